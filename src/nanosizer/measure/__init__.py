@@ -1,0 +1,14 @@
+"""Measuring particles: size, Feret diameters and shape, per particle and in nm."""
+
+from .feret import feret_diameters
+from .geometry import contour_geometry
+from .table import COLUMNS, SUMMARY_MEASURES, measure_labels, measure_regions
+
+__all__ = [
+    "COLUMNS",
+    "SUMMARY_MEASURES",
+    "contour_geometry",
+    "feret_diameters",
+    "measure_labels",
+    "measure_regions",
+]

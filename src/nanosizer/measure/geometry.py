@@ -1,0 +1,91 @@
+"""Perimeter, convex hull, convexity and solidity of one binary region, from its contour.
+
+The boundary is traced by marching squares through the pixel-edge midpoints (8-connected
+foreground) and smoothed with a few binomial passes, which removes the staircase of digital
+edges: a disc of radius r ≥ 8 px gets a perimeter within 1 % of 2πr (circularity ≈ 1) and a
+rectangle at any angle keeps solidity and convexity above 0.96, while two overlapping discs
+still fall below 0.95.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.ndimage import convolve1d
+from scipy.spatial import ConvexHull
+from skimage.measure import find_contours
+
+# Four passes of the [1, 2, 1]/4 filter, applied at once.
+_SMOOTHING_KERNEL = np.array([1, 8, 28, 56, 70, 56, 28, 8, 1], dtype=np.float64) / 256.0
+
+
+@dataclass(frozen=True)
+class ContourGeometry:
+    """Shape numbers of one region, in pixel units.
+
+    ``perimeter`` includes the boundaries of holes; ``convexity`` = hull perimeter / perimeter
+    (the ANTEMA definition); ``solidity`` = enclosed area / hull area. Both are ≤ 1.
+    """
+
+    perimeter: float
+    hull_perimeter: float
+    enclosed_area: float
+    hull_area: float
+
+    @property
+    def convexity(self) -> float:
+        return min(1.0, self.hull_perimeter / self.perimeter) if self.perimeter > 0 else 1.0
+
+    @property
+    def solidity(self) -> float:
+        return min(1.0, self.enclosed_area / self.hull_area) if self.hull_area > 0 else 1.0
+
+
+def contour_geometry(mask: np.ndarray) -> ContourGeometry:
+    """Measure a boolean region crop (one 8-connected component, holes allowed).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> yy, xx = np.mgrid[:64, :64]
+    >>> g = contour_geometry((yy - 31.5) ** 2 + (xx - 31.5) ** 2 < 25**2)
+    >>> round(g.perimeter / (2 * np.pi * 25), 2), round(g.convexity, 2)
+    (1.0, 1.0)
+    """
+    padded = np.pad(mask, 1).astype(np.float32)
+    raw = [c[:-1] for c in find_contours(padded, 0.5, fully_connected="high") if len(c) > 3]
+    if not raw:
+        return ContourGeometry(0.0, 0.0, 0.0, 0.0)
+    contours = [convolve1d(c, _SMOOTHING_KERNEL, axis=0, mode="wrap") for c in raw]
+    areas = np.array([_polygon_area(c) for c in contours])
+    outer = int(np.argmax(areas))
+    enclosed = areas[outer] - (areas.sum() - areas[outer])
+    perimeter = float(sum(_closed_length(c) for c in contours))
+    hull_perimeter, hull_area = _hull_size(contours[outer])
+    return ContourGeometry(perimeter, hull_perimeter, float(enclosed), hull_area)
+
+
+def is_convex(geom: ContourGeometry, convexity_threshold: float, solidity_threshold: float) -> bool:
+    """The ANTEMA/UECS convexity test: convexity and solidity both at or above their thresholds."""
+    return geom.convexity >= convexity_threshold and geom.solidity >= solidity_threshold
+
+
+def _closed_length(points: np.ndarray) -> float:
+    steps = np.diff(points, axis=0, append=points[:1])
+    return float(np.hypot(steps[:, 0], steps[:, 1]).sum())
+
+
+def _polygon_area(points: np.ndarray) -> float:
+    y, x = points[:, 0], points[:, 1]
+    return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
+
+
+def _hull_size(points: np.ndarray) -> tuple[float, float]:
+    """Perimeter and area of the convex hull of 2-D points (0 area for collinear points)."""
+    try:
+        hull = ConvexHull(points)
+    except Exception:  # collinear or too few points: a segment
+        span = np.ptp(points, axis=0)
+        return 2.0 * float(np.hypot(*span)), 0.0
+    return float(hull.area), float(hull.volume)  # in 2-D qhull's "area" is the perimeter

@@ -1,0 +1,105 @@
+"""Every analysis parameter in one validated record, with the ANTEMA defaults.
+
+The defaults follow Gumbiowski et al., Nanoscale Adv. 2023 (the ANTEMA routine). The record is
+saved in every ``summary.json`` so a result states exactly how it was made.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass
+
+SEPARATIONS = ("uecs", "watershed", "none")
+SEGMENTERS = ("threshold",)
+POLARITIES = ("dark", "bright")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Analysis parameters (lengths in nm, pixel counts in px).
+
+    Attributes
+    ----------
+    segmenter : {'threshold'}
+        How particles are told from background.
+    particles : {'dark', 'bright'}
+        Particle contrast: dark on bright (bright-field TEM) or bright on dark (HAADF-STEM).
+    blur_sigma_px : float
+        Gaussian pre-filter sigma in pixels (paper: 2).
+    min_particle_ecd_nm : float
+        Regions with a smaller equivalent circular diameter are specks and removed (paper: 0.5).
+    max_hole_ecd_nm : float
+        Holes with a smaller equivalent circular diameter are filled (paper: 0.5).
+    convexity_threshold : float
+        Regions with convexity (hull perimeter / perimeter) below this are overlaps (paper: 0.95).
+    solidity_threshold : float
+        A region must also have area / convex area at least this to count as convex.
+    min_convexity : float
+        Regions below this convexity are excluded as unseparable (paper: 0.5).
+    max_holes : int
+        Regions with more holes are excluded as unseparable (paper: 10).
+    separation : {'uecs', 'watershed', 'none'}
+        How non-convex regions are split.
+    min_marker_px : int
+        UECS markers smaller than max(this, area of a ``min_particle_ecd_nm`` circle) are dropped.
+    watershed_h_px : float
+        Depth of the h-maxima of the distance transform used as watershed markers.
+    remove_border : bool
+        Drop particles cut by the image border (after separation).
+    """
+
+    segmenter: str = "threshold"
+    particles: str = "dark"
+    blur_sigma_px: float = 2.0
+    min_particle_ecd_nm: float = 0.5
+    max_hole_ecd_nm: float = 0.5
+    convexity_threshold: float = 0.95
+    solidity_threshold: float = 0.95
+    min_convexity: float = 0.5
+    max_holes: int = 10
+    separation: str = "uecs"
+    min_marker_px: int = 30
+    watershed_h_px: float = 2.0
+    remove_border: bool = True
+
+    def __post_init__(self):
+        _choice("segmenter", self.segmenter, SEGMENTERS)
+        _choice("separation", self.separation, SEPARATIONS)
+        _choice("particles", self.particles, POLARITIES)
+        for name in ("blur_sigma_px", "min_particle_ecd_nm", "max_hole_ecd_nm", "watershed_h_px"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"setting {name} must be >= 0, got {getattr(self, name)}")
+        for name in ("convexity_threshold", "solidity_threshold", "min_convexity"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"setting {name} must lie in [0, 1], got {getattr(self, name)}")
+        if self.min_marker_px < 1 or self.max_holes < 0:
+            raise ValueError("min_marker_px must be >= 1 and max_holes >= 0")
+
+    def to_dict(self) -> dict:
+        """Plain-JSON view, as written into ``summary.json``."""
+        return dataclasses.asdict(self)
+
+    def digest(self) -> str:
+        """Short stable hash of the settings (used to recognise finished results)."""
+        text = json.dumps(self.to_dict(), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def replace(self, **changes) -> Settings:
+        """A copy with some fields changed (validated)."""
+        return dataclasses.replace(self, **changes)
+
+
+def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ValueError(f"setting {name} must be one of {', '.join(allowed)}; got {value!r}")
+
+
+def make_settings(**kwargs) -> Settings:
+    """Build :class:`Settings` from keyword arguments, naming any unknown one."""
+    known = {f.name for f in dataclasses.fields(Settings)}
+    unknown = sorted(set(kwargs) - known)
+    if unknown:
+        raise TypeError(f"unknown setting(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    return Settings(**kwargs)

@@ -1,0 +1,165 @@
+"""Named scene presets; each draws its parameters from sensible random ranges."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from .scene import STRUCTURES, SceneParams
+from .shapes import SHAPES
+
+DISTRACTORS = ("scale-bar", "text", "info-bar", "contamination", "film-edge")
+
+
+def _u(rng, lo, hi):
+    return float(rng.uniform(lo, hi))
+
+
+def _logu(rng, lo, hi):
+    return float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
+
+
+def _base(rng, size, **overrides) -> dict:
+    """Microscope and detector settings shared by the presets; keyword arguments override."""
+    base = dict(
+        size_px=(size, size),
+        blur_px=_u(rng, 0.5, 1.5),
+        dose=_logu(rng, 30, 500),
+        carbon_texture=_u(rng, 0.02, 0.08),
+        illumination=_u(rng, 0.0, 0.25),
+        dtype=str(rng.choice(["uint8", "uint16", "float32"])),
+    )
+    return {**base, **overrides}
+
+
+def ultrasmall_au(rng, size=1024) -> SceneParams:
+    """~2 nm gold on carbon at limited contrast (the paper's Fig. 4/5 case)."""
+    return SceneParams(
+        **_base(rng, size),
+        pixel_size_nm=_u(rng, 0.04, 0.08),
+        mean_diameter_nm=_u(rng, 1.8, 2.6),
+        diameter_spread=_u(rng, 0.15, 0.3),
+        coverage=_u(rng, 0.05, 0.15),
+        overlap="low",
+        contrast=_u(rng, 0.25, 0.6),
+        fringes=_u(rng, 0.1, 0.3),
+    )
+
+
+def pt_cubes(rng, size=1024) -> SceneParams:
+    """Platinum nanocubes, some touching."""
+    return SceneParams(
+        **_base(rng, size),
+        pixel_size_nm=_u(rng, 0.1, 0.3),
+        mean_diameter_nm=_u(rng, 6, 12),
+        diameter_spread=0.1,
+        shapes=("cube",),
+        coverage=_u(rng, 0.1, 0.25),
+        overlap="touching",
+        contrast=_u(rng, 0.8, 2.0),
+        fringes=_u(rng, 0.0, 0.2),
+    )
+
+
+def _overlap(degree: str) -> Callable:
+    def preset(rng, size=1024) -> SceneParams:
+        return SceneParams(
+            **_base(rng, size),
+            pixel_size_nm=_u(rng, 0.15, 0.4),
+            mean_diameter_nm=_u(rng, 6, 12),
+            diameter_spread=0.12,
+            coverage=_u(rng, 0.2, 0.3),
+            overlap=degree,
+            agglomerate=0.5,
+            contrast=_u(rng, 0.8, 1.6),
+        )
+
+    preset.__doc__ = f"Spheres with {degree} overlap (the paper's Fig. 7)."
+    return preset
+
+
+def low_contrast(rng, size=1024) -> SceneParams:
+    """Small particles barely darker than a noisy carbon film."""
+    base = _base(rng, size, dose=_logu(rng, 30, 120), carbon_texture=_u(rng, 0.04, 0.08))
+    return SceneParams(
+        **base,
+        pixel_size_nm=_u(rng, 0.08, 0.2),
+        mean_diameter_nm=_u(rng, 3, 6),
+        coverage=_u(rng, 0.05, 0.15),
+        overlap="none",
+        contrast=_u(rng, 0.15, 0.35),
+    )
+
+
+def high_contrast(rng, size=1024) -> SceneParams:
+    """Large particles saturating to black on a flat bright background (figure-like)."""
+    return SceneParams(
+        **_base(rng, size, carbon_texture=_u(rng, 0.0, 0.02), illumination=0.02),
+        pixel_size_nm=_u(rng, 0.3, 1.0),
+        mean_diameter_nm=_u(rng, 30, 90),
+        diameter_spread=0.12,
+        shapes=("sphere", "cube", "octahedron-hex"),
+        structures=("solid", "core-shell", "hollow", "rim"),
+        coverage=_u(rng, 0.1, 0.4),
+        overlap="touching",
+        contrast=_u(rng, 2.0, 4.0),
+        saturate=True,
+        distractors=("scale-bar", "text"),
+    )
+
+
+def mixed_shapes(rng, size=1024) -> SceneParams:
+    """Every shape, rods and plates included, with internal structure."""
+    return SceneParams(
+        **_base(rng, size),
+        pixel_size_nm=_u(rng, 0.15, 0.5),
+        mean_diameter_nm=_u(rng, 8, 20),
+        shapes=SHAPES,
+        aspect_range=(1.3, 4.0),
+        structures=STRUCTURES,
+        coverage=_u(rng, 0.1, 0.25),
+        overlap="low",
+        contrast=_u(rng, 0.6, 2.0),
+        fringes=_u(rng, 0.0, 0.2),
+    )
+
+
+def training(rng, size=512) -> SceneParams:
+    """The wide randomisation used to train the network: everything, distractors included."""
+    return SceneParams(
+        **_base(rng, size),
+        pixel_size_nm=_logu(rng, 0.02, 1.0),
+        mean_diameter_nm=_logu(rng, 1.5, 100),
+        diameter_spread=_u(rng, 0.05, 0.35),
+        shapes=tuple(rng.choice(SHAPES, size=int(rng.integers(1, 4)), replace=False)),
+        aspect_range=(1.2, 4.0),
+        structures=tuple(rng.choice(STRUCTURES, size=2)),
+        coverage=_u(rng, 0.02, 0.45),
+        overlap=str(rng.choice(["none", "touching", "low", "medium", "high"])),
+        agglomerate=_u(rng, 0, 0.7),
+        contrast=_logu(rng, 0.15, 4.0),
+        thick_carbon=0.3,
+        fringes=_u(rng, 0, 0.3),
+        distractors=tuple(d for d in DISTRACTORS if rng.random() < 0.3),
+    )
+
+
+PRESETS: dict[str, Callable] = {
+    "ultrasmall-au": ultrasmall_au,
+    "pt-cubes": pt_cubes,
+    "overlap-low": _overlap("low"),
+    "overlap-medium": _overlap("medium"),
+    "overlap-high": _overlap("high"),
+    "low-contrast": low_contrast,
+    "high-contrast": high_contrast,
+    "mixed-shapes": mixed_shapes,
+    "training": training,
+}
+
+
+def preset_params(name: str, rng: np.random.Generator, size: int | None = None) -> SceneParams:
+    """Parameters of a named preset (drawn with ``rng``), optionally at another image size."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; known: {', '.join(PRESETS)}")
+    return PRESETS[name](rng) if size is None else PRESETS[name](rng, size)

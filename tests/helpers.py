@@ -1,0 +1,31 @@
+"""Test helpers: drawn shapes with known answers and the location of the shared real data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+REALDATA = SHARED / "realdata"
+
+
+def disc_mask(shape, centre, radius):
+    """Pixels whose centre lies within ``radius`` of ``centre`` (row, col)."""
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
+    return (yy - centre[0]) ** 2 + (xx - centre[1]) ** 2 <= radius**2
+
+
+def polygon_mask(shape, corners_rc):
+    """Pixels whose centre lies inside a polygon given as (row, col) corners."""
+    from skimage.draw import polygon2mask
+
+    return polygon2mask(shape, np.asarray(corners_rc, float))
+
+
+def rotated_rectangle(shape, centre, height, width, angle_deg):
+    """Corners (row, col) of a height x width rectangle rotated about its centre."""
+    t = np.deg2rad(angle_deg)
+    rot = np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])
+    half = np.array([[-height, -width], [height, -width], [height, width], [-height, width]]) / 2
+    return half @ rot.T + np.asarray(centre, float)

@@ -1,0 +1,41 @@
+import numpy as np
+import pytest
+from helpers import disc_mask
+
+from nanosizer.segment import clean_mask, normalise, segment_threshold
+from nanosizer.segment.cleanup import circle_area_px
+
+
+def test_normalise_is_robust_to_outliers_and_dtype():
+    rng = np.random.default_rng(0)
+    base = rng.normal(100, 10, (64, 64))
+    base[0, 0] = 1e6  # a hot pixel
+    for data in (base.astype(np.float32), np.clip(base, 0, 65535).astype(np.uint16)):
+        out = normalise(data)
+        assert out.dtype == np.float32 and out.min() == 0.0 and out.max() == 1.0
+        assert 0.3 < np.median(out) < 0.7  # the hot pixel does not squash the rest
+
+
+def test_threshold_finds_dark_discs_on_noisy_background():
+    rng = np.random.default_rng(1)
+    truth = disc_mask((128, 128), (40, 40), 12) | disc_mask((128, 128), (90, 80), 18)
+    image = np.where(truth, 80.0, 160.0) + rng.normal(0, 15, truth.shape)
+    found = segment_threshold(image, 2.0, "dark")
+    iou = (found & truth).sum() / (found | truth).sum()
+    assert iou > 0.9
+    bright = segment_threshold(255 - image, 2.0, "bright")
+    assert ((bright & truth).sum() / (bright | truth).sum()) > 0.9
+
+
+def test_specks_below_half_a_nanometre_are_removed_and_holes_filled():
+    px = 0.05  # nm/px: a 0.5 nm circle has ~78.5 px
+    mask = np.zeros((100, 100), bool)
+    mask[10:18, 10:18] = True  # 64 px: a speck
+    mask[40:80, 40:80] = True
+    mask[55:61, 55:61] = False  # 36 px hole: filled
+    mask[44:54, 64:74] = False  # 100 px hole: kept
+    out = clean_mask(mask, px)
+    assert not out[10:18, 10:18].any()
+    assert out[55:61, 55:61].all()
+    assert not out[44:54, 64:74].any()
+    assert circle_area_px(0.5, px) == pytest.approx(np.pi / 4 * 100)

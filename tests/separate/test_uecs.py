@@ -1,0 +1,108 @@
+import numpy as np
+import pytest
+from helpers import disc_mask, polygon_mask, rotated_rectangle
+
+from nanosizer.separate import separate_particles, uecs_split, watershed_split
+from nanosizer.settings import Settings
+
+
+def _ecd(mask):
+    return np.sqrt(4 * mask.sum() / np.pi)
+
+
+def _discs(shape, centres, radius):
+    mask = np.zeros(shape, bool)
+    for c in centres:
+        mask |= disc_mask(shape, c, radius)
+    return mask
+
+
+@pytest.mark.parametrize("radius", [12, 20])
+@pytest.mark.parametrize("spacing", [1.6, 1.75])
+def test_two_overlapping_discs_split_with_ecd_within_5_percent(radius, spacing):
+    d = spacing * radius
+    mask = _discs((4 * radius, 6 * radius), [(2 * radius, 2 * radius), (2 * radius, 2 * radius + d)], radius)
+    pieces, discarded = uecs_split(mask)
+    truth = _ecd(disc_mask((4 * radius,) * 2, (2 * radius,) * 2, radius))
+    assert len(pieces) == 2 and discarded == 0
+    for piece in pieces:
+        assert _ecd(piece) == pytest.approx(truth, rel=0.05)
+    # UECS keeps the overlap in both particles: together they cover more than the union.
+    assert pieces[0].sum() + pieces[1].sum() > mask.sum()
+
+
+@pytest.mark.parametrize("radius", [12, 20])
+def test_three_discs_in_a_chain_split_into_three(radius):
+    # The middle disc regrows into both overlap lenses: at closer spacing its ECD runs 3-7 % high.
+    d = 1.8 * radius
+    centres = [(2 * radius, 2 * radius + k * d) for k in range(3)]
+    mask = _discs((4 * radius, 8 * radius), centres, radius)
+    pieces, _ = uecs_split(mask)
+    truth = _ecd(disc_mask((4 * radius,) * 2, (2 * radius,) * 2, radius))
+    assert len(pieces) == 3
+    assert all(_ecd(p) == pytest.approx(truth, rel=0.05) for p in pieces)
+
+
+def test_three_discs_in_a_triangle_split_into_three():
+    r, d = 15, 27.0
+    centres = [(40, 40), (40, 40 + d), (40 + d * np.sqrt(3) / 2, 40 + d / 2)]
+    pieces, _ = uecs_split(_discs((100, 110), centres, r))
+    assert len(pieces) == 3
+
+
+@pytest.mark.parametrize("angle", [0, 20, 45])
+def test_single_convex_particles_are_never_split(angle):
+    shape = (120, 120)
+    for mask in (
+        disc_mask(shape, (60, 60), 30),
+        polygon_mask(shape, rotated_rectangle(shape, (60, 60), 30, 70, angle)),
+        polygon_mask(shape, rotated_rectangle(shape, (60, 60), 40, 40, angle)),
+    ):
+        result = separate_particles(mask, 1.0, Settings())
+        assert len(result.particles) == 1
+        assert not result.particles[0].separated
+        assert result.particles[0].area_px == mask.sum()
+
+
+def test_separate_modes_on_a_pair():
+    mask = _discs((60, 100), [(30, 30), (30, 58)], 16)
+    uecs = separate_particles(mask, 1.0, Settings(separation="uecs"))
+    ws = separate_particles(mask, 1.0, Settings(separation="watershed"))
+    none = separate_particles(mask, 1.0, Settings(separation="none"))
+    assert len(uecs.particles) == 2 and all(p.separated for p in uecs.particles)
+    assert len(ws.particles) == 2
+    # The watershed is a partition: its pieces add up to the region exactly.
+    assert sum(p.area_px for p in ws.particles) == mask.sum()
+    assert len(none.particles) == 1 and none.non_convex_regions == 1
+
+
+def test_watershed_keeps_a_single_disc_whole():
+    mask = disc_mask((80, 80), (40, 40), 25)
+    assert len(watershed_split(mask, 2.0)) == 1
+
+
+def test_border_particles_removed_after_separation():
+    mask = disc_mask((80, 80), (40, 40), 10) | disc_mask((80, 80), (5, 70), 10)
+    result = separate_particles(mask, 1.0, Settings())
+    assert len(result.particles) == 1 and result.border_removed == 1
+    kept = separate_particles(mask, 1.0, Settings(remove_border=False))
+    assert len(kept.particles) == 2
+
+
+def test_unseparable_regions_are_listed():
+    # A ring-like comb of many holes: more than 10 holes is excluded.
+    mask = np.zeros((60, 200), bool)
+    mask[10:50, 10:190] = True
+    for k in range(12):
+        mask[38:45, 20 + 14 * k : 26 + 14 * k] = False
+    mask[10:30, 60:140] = False  # make it non-convex too
+    result = separate_particles(mask, 1.0, Settings())
+    assert result.particles == []
+    assert len(result.excluded) == 1 and "holes" in result.excluded[0]["reason"]
+
+
+def test_small_markers_are_dropped_by_physical_size():
+    # Two touching discs of ~25 px area each: markers below 30 px vanish, nothing is kept.
+    mask = _discs((30, 40), [(15, 15), (15, 21)], 3)
+    result = separate_particles(mask, 1.0, Settings())
+    assert result.particles == []

@@ -1,0 +1,77 @@
+import numpy as np
+import pytest
+
+from nanosizer.io import read_micrographs
+from nanosizer.synth import PRESETS, SceneParams, generate, synth, write_synth
+
+
+@pytest.mark.parametrize("preset", list(PRESETS))
+def test_every_preset_renders_with_consistent_truth(preset):
+    s = synth(preset, rng=5, size=256)
+    assert s.image.shape == (256, 256) and s.mask.shape == s.image.shape
+    assert (s.labels > 0).sum() == s.mask.sum()
+    assert len(s.table) == len(s.full_masks)
+    if s.mask.any() and (~s.mask).any():
+        # particles are darker than the background at any contrast above the noise
+        img = s.image.astype(float)
+        assert img[s.mask].mean() < img[~s.mask].mean()
+
+
+@pytest.mark.parametrize("contrast", [0.15, 0.5, 2.0])
+def test_truth_mask_is_darker_at_every_contrast(contrast):
+    params = SceneParams(
+        size_px=(256, 256), pixel_size_nm=0.2, mean_diameter_nm=6, contrast=contrast, coverage=0.15
+    )
+    s = generate(params, rng=2)
+    img = s.image.astype(float)
+    assert img[s.mask].mean() < img[~s.mask].mean() - 2 * img[~s.mask].std() / np.sqrt(s.mask.sum())
+
+
+def test_same_seed_same_image_and_truth():
+    a, b, c = (
+        synth("mixed-shapes", rng=7, size=256),
+        synth("mixed-shapes", rng=7, size=256),
+        synth("mixed-shapes", rng=8, size=256),
+    )
+    assert np.array_equal(a.image, b.image) and np.array_equal(a.labels, b.labels)
+    assert a.table.equals(b.table)
+    assert not np.array_equal(a.image, c.image)
+
+
+def test_sizes_follow_the_requested_lognormal():
+    params = SceneParams(
+        size_px=(1024, 1024),
+        pixel_size_nm=0.5,
+        mean_diameter_nm=10.0,
+        diameter_spread=0.2,
+        coverage=0.3,
+        overlap="high",
+    )
+    s = generate(params, rng=3)
+    d = s.table["nominal_diameter_nm"].to_numpy()
+    assert len(d) > 200
+    assert d.mean() == pytest.approx(10.0, rel=0.05)
+    assert np.log(d).std() == pytest.approx(0.2, rel=0.15)
+    # the truth table measures the full masks: ECD tracks the nominal sphere diameter
+    inner = ~s.table["touches_border"].to_numpy()
+    ratio = s.table["equivalent_diameter_nm"].to_numpy()[inner] / d[inner]
+    assert np.median(ratio) == pytest.approx(1.0, abs=0.03)
+
+
+def test_written_files_are_calibrated_and_readable(tmp_path):
+    s = synth("pt-cubes", rng=1, size=256)
+    path = write_synth(s, tmp_path, "cubes")
+    (m,) = read_micrographs(path)
+    assert m.pixel_size_nm == pytest.approx(s.pixel_size_nm, rel=1e-6)
+    assert np.array_equal(m.data, s.image)
+    (labels,) = read_micrographs(tmp_path / "truth" / "cubes_labels.tif")
+    assert np.array_equal(labels.data, s.labels)
+    masks = np.load(tmp_path / "truth" / "cubes_full_masks.npz")
+    assert masks["offsets"].shape == (len(s.full_masks), 2)
+
+
+def test_distractors_are_background():
+    params = SceneParams(size_px=(256, 256), coverage=0.4, distractors=("info-bar", "scale-bar", "text"))
+    s = generate(params, rng=4)
+    bar = max(12, 256 // 14)
+    assert not s.mask[-bar:].any()

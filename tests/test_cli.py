@@ -1,0 +1,135 @@
+"""The command line end to end, on small generated images."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import tifffile
+from typer.testing import CliRunner
+
+from nanosizer.cli import app
+from nanosizer.measure import COLUMNS
+from nanosizer.synth import synth, write_synth
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def scene(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("scene")
+    sample = synth("overlap-low", rng=3, size=384)
+    sample.params.dtype = "uint16"
+    path = write_synth(sample, folder, "scene")
+    return path, sample
+
+
+def test_analyze_writes_every_output(scene, tmp_path):
+    path, sample = scene
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["analyze", str(path), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    folder = out / "scene"
+    for name in ("particles.csv", "labels.tif", "segmentation.png", "overlay.png", "summary.json"):
+        assert (folder / name).is_file(), name
+    table = pd.read_csv(folder / "particles.csv")
+    assert list(table.columns) == list(COLUMNS)
+    labels = tifffile.imread(folder / "labels.tif")
+    assert set(np.unique(labels)) - {0} == set(table.particle_id)
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["count"] == len(table) > 10
+    assert summary["pixel_size_nm"] == pytest.approx(sample.pixel_size_nm)
+    assert "ImageJ" in summary["pixel_size_source"] and summary["nanosizer_version"]
+    assert set(summary["timings_s"]) == {"segment_s", "separate_s", "measure_s"}
+    run = pd.read_csv(out / "particles.csv")
+    assert (run["image"] == "scene").all() and len(run) == len(table)
+    summary_csv = pd.read_csv(out / "summary.csv")
+    assert summary_csv["image"].tolist() == ["scene", "ALL (combined)"]
+    assert set(pd.ExcelFile(out / "results.xlsx").sheet_names) == {"particles", "summary", "settings"}
+    # sizes agree with the truth: mean ECD of the interior particles within 10 %
+    truth = sample.table[~sample.table.touches_border & ~sample.table.overlaps]
+    assert table.equivalent_diameter_nm.mean() == pytest.approx(truth.equivalent_diameter_nm.mean(), rel=0.1)
+
+
+def test_mask_option_measures_the_given_mask(scene, tmp_path):
+    path, sample = scene
+    mask_path = path.parent / "truth" / "scene_mask.tif"
+    out = tmp_path / "masked"
+    result = runner.invoke(
+        app, ["analyze", str(path), "--mask", str(mask_path), "-o", str(out), "--separation", "none"]
+    )
+    assert result.exit_code == 0, result.output
+    seg = np.asarray(__import__("PIL.Image", fromlist=["Image"]).open(out / "scene" / "segmentation.png")) > 0
+    from nanosizer.segment import clean_mask
+
+    assert np.array_equal(seg, clean_mask(sample.mask, sample.pixel_size_nm))
+
+
+def test_batch_goes_past_bad_files_and_exits_nonzero(scene, tmp_path):
+    path, _ = scene
+    bad = tmp_path / "broken.tif"
+    bad.write_bytes(b"not a tiff")
+    png = tmp_path / "nocal.png"
+    from PIL import Image
+
+    Image.fromarray((np.random.default_rng(0).random((32, 32)) * 255).astype(np.uint8)).save(png)
+    out = tmp_path / "batch"
+    result = runner.invoke(app, ["analyze", str(bad), str(path), str(png), "-o", str(out), "--format", "csv"])
+    assert result.exit_code == 1
+    assert "broken.tif" in result.output and "nocal.png" in result.output and "Traceback" not in result.output
+    failures = pd.read_csv(out / "failures.csv")
+    assert len(failures) == 2
+    assert (out / "scene" / "particles.csv").is_file() and not (out / "results.xlsx").exists()
+
+
+def test_refuses_to_overwrite_without_flag(scene, tmp_path):
+    path, _ = scene
+    out = tmp_path / "again"
+    assert runner.invoke(app, ["analyze", str(path), "-o", str(out)]).exit_code == 0
+    before = (out / "particles.csv").read_bytes()
+    second = runner.invoke(app, ["analyze", str(path), "-o", str(out)])
+    assert second.exit_code == 2 and "--overwrite" in second.output
+    assert (out / "particles.csv").read_bytes() == before
+    assert runner.invoke(app, ["analyze", str(path), "-o", str(out), "--overwrite"]).exit_code == 0
+
+
+def test_image_without_particles_gives_an_empty_table(tmp_path):
+    rng = np.random.default_rng(0)
+    flat = (1000 + rng.normal(0, 5, (128, 128))).astype(np.uint16)
+    path = tmp_path / "empty.tif"
+    tifffile.imwrite(path, flat, imagej=True, resolution=(1, 1), metadata={"unit": "nm"})
+    out = tmp_path / "res"
+    result = runner.invoke(app, ["analyze", str(path), "-o", str(out), "--separation", "watershed"])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out / "empty" / "particles.csv")
+    assert list(table.columns) == list(COLUMNS)
+
+
+def test_folder_and_glob_inputs(scene, tmp_path):
+    path, _ = scene
+    out = tmp_path / "globbed"
+    result = runner.invoke(app, ["analyze", str(path.parent / "*.tif"), "-o", str(out), "--format", "csv"])
+    assert result.exit_code == 0 and (out / "scene").is_dir()
+    out2 = tmp_path / "folder"
+    assert (
+        runner.invoke(app, ["analyze", str(path.parent), "-o", str(out2), "--format", "csv"]).exit_code == 0
+    )
+
+
+def test_demo_and_synth_commands(tmp_path):
+    out = tmp_path / "demo"
+    result = runner.invoke(app, ["demo", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert len(pd.read_csv(out / "summary.csv")) == 4  # three examples and the combined row
+    gen = tmp_path / "gen"
+    assert (
+        runner.invoke(app, ["synth", str(gen), "--n", "2", "--preset", "pt-cubes", "--size", "128"]).exit_code
+        == 0
+    )
+    assert len(list(gen.glob("*.tif"))) == 2 and len(list((gen / "truth").glob("*_labels.tif"))) == 2
+
+
+def test_bad_option_values_are_reported(scene, tmp_path):
+    path, _ = scene
+    result = runner.invoke(app, ["analyze", str(path), "-o", str(tmp_path / "x"), "--separation", "magic"])
+    assert result.exit_code == 2 and "separation" in result.output
