@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+# The shared data lives beside the checkout; NANOSIZER_SHARED points elsewhere (e.g. in CI clones).
+SHARED = Path(os.environ.get("NANOSIZER_SHARED", Path(__file__).resolve().parents[1].parent / "shared"))
 REALDATA = SHARED / "realdata"
 
 

@@ -6,7 +6,7 @@ to the image, and lets overlapping particles (UECS keeps the overlap in both) co
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -24,12 +24,15 @@ class Region:
         Row and column of the crop's first pixel in the image.
     separated : bool
         True when the particle was split off an overlap.
+    geometry : ContourGeometry or None
+        Contour measures, kept once computed so no stage traces the same outline twice.
     """
 
     mask: np.ndarray
     top: int
     left: int
     separated: bool = False
+    geometry: object = field(default=None, repr=False, compare=False)  # cached ContourGeometry
 
     @property
     def area_px(self) -> int:

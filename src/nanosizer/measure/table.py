@@ -76,7 +76,7 @@ def measure_regions(
     px = float(pixel_size_nm)
     rows = []
     for i, region in enumerate(regions):
-        geom = contour_geometry(region.mask)
+        geom = region.geometry or contour_geometry(region.mask)
         feret_min, feret_max = feret_diameters(region.mask)
         rr, cc = np.nonzero(region.mask)
         area_px = rr.size

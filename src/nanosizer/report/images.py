@@ -36,7 +36,8 @@ def write_png(image: np.ndarray, target: str | Path) -> None:
     from PIL import Image
 
     with atomic_path(target) as tmp:
-        Image.fromarray(np.ascontiguousarray(image)).save(tmp, format="PNG")
+        # Fast zlib level: level 6 costs ~0.7 s on a 2048² overlay for a few % smaller files.
+        Image.fromarray(np.ascontiguousarray(image)).save(tmp, format="PNG", compress_level=1)
 
 
 def overlay_image(image: np.ndarray, particles: list[Region], pixel_size_nm: float) -> np.ndarray:

@@ -53,7 +53,7 @@ def separate_particles(mask: np.ndarray, pixel_size_nm: float, settings) -> Sepa
     regions = regions_from_mask(mask)
     result.regions = len(regions)
     for region in regions:
-        geom = contour_geometry(region.mask)
+        geom = region.geometry = contour_geometry(region.mask)
         if is_convex(geom, settings.convexity_threshold, settings.solidity_threshold):
             result.particles.append(region)
             continue

@@ -56,6 +56,8 @@ def find_markers(
             if sizes[value] < min_marker_px:
                 work[sl][piece] = False
                 continue
+            if not _may_be_convex(piece, solidity_threshold):
+                continue
             geom = contour_geometry(piece)
             if is_convex(geom, convexity_threshold, solidity_threshold):
                 full = np.zeros_like(work)
@@ -63,6 +65,27 @@ def find_markers(
                 markers.append(Marker(full, step))
                 work[sl][piece] = False
     return markers
+
+
+def _may_be_convex(piece: np.ndarray, solidity_threshold: float) -> bool:
+    """Cheap rejection: area against the octagon spanned by the piece's extreme pixels.
+
+    That octagon lies inside the convex hull, so area / octagon area bounds the solidity from
+    above; a 10 % margin covers the difference between pixel and contour areas. Long eroded
+    necks fail here without tracing their contour.
+    """
+    rr, cc = np.nonzero(piece)
+    if rr.size < 8:
+        return True
+    points = np.stack([rr, cc], axis=1).astype(np.float64)
+    keys = (rr, -rr, cc, -cc, rr + cc, -(rr + cc), rr - cc, cc - rr)
+    extreme = points[[int(np.argmax(k)) for k in keys]]
+    centre = extreme.mean(axis=0)
+    angles = np.arctan2(extreme[:, 0] - centre[0], extreme[:, 1] - centre[1])
+    poly = extreme[np.argsort(angles)]
+    y, x = poly[:, 0], poly[:, 1]
+    octagon = 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
+    return rr.size >= 0.9 * solidity_threshold * octagon
 
 
 def regrow(marker: Marker, region: np.ndarray) -> np.ndarray:

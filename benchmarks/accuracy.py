@@ -1,0 +1,79 @@
+"""Accuracy on a generated suite with exact truth, for each segmenter and separation mode.
+
+    python benchmarks/accuracy.py [--n 3] [--size 768]
+
+Prints semantic IoU (particle class), instance F1 at IoU 0.5 (border-touching truth particles
+excluded, as the pipeline removes them), and the relative error of the mean and standard
+deviation of the equivalent diameter against the truth (interior truth particles).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from nanosizer.io import Micrograph
+from nanosizer.pipeline import analyze_micrograph
+from nanosizer.settings import SEGMENTERS, SEPARATIONS, Settings
+from nanosizer.synth import generate, preset_params
+
+SUITE = ("overlap-low", "overlap-medium", "overlap-high", "low-contrast", "ultrasmall-au", "mixed-shapes")
+
+
+def instance_f1(pred: np.ndarray, truth: np.ndarray, keep_truth: np.ndarray) -> float:
+    """F1 of one-to-one matches with IoU > 0.5 between two label images."""
+    keep_truth = np.asarray(keep_truth, bool)
+    both = (pred > 0) & (truth > 0)
+    n_pred, n_truth = int(pred.max()) + 1, int(truth.max()) + 1
+    inter = np.bincount(pred[both].astype(np.int64) * n_truth + truth[both], minlength=n_pred * n_truth)
+    inter = inter.reshape(n_pred, n_truth)
+    area_p = np.bincount(pred.ravel(), minlength=n_pred)
+    area_t = np.bincount(truth.ravel(), minlength=n_truth)
+    iou = inter / np.maximum(area_p[:, None] + area_t[None, :] - inter, 1)
+    iou[0, :] = iou[:, 0] = 0
+    matched = iou > 0.5  # at most one match per row and column
+    tp = int(matched[:, 1:][:, keep_truth].sum())
+    n_p = (
+        n_pred - 1 - int(matched[:, 1:][:, ~keep_truth].any(axis=1).sum())
+    )  # matches to excluded truth are neutral
+    n_t = int(keep_truth.sum())
+    return 2 * tp / max(n_p + n_t, 1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=3, help="images per preset")
+    parser.add_argument("--size", type=int, default=768)
+    args = parser.parse_args()
+    print(f"{args.n} images of {args.size}² per preset; truth ECD from interior particles")
+    print("| preset | segmenter | separation | particle IoU | instance F1 | mean ECD err | std ECD err |")
+    print("|---|---|---|---|---|---|---|")
+    for preset in SUITE:
+        samples = []
+        for k in range(args.n):
+            rng = np.random.default_rng(1000 + k)
+            samples.append(generate(preset_params(preset, rng, args.size), rng))
+        for segmenter in SEGMENTERS:
+            for separation in SEPARATIONS:
+                settings = Settings(segmenter=segmenter, separation=separation)
+                ious, f1s, found, truth = [], [], [], []
+                for s in samples:
+                    mg = Micrograph(s.image, s.pixel_size_nm, "synthetic", preset)
+                    res = analyze_micrograph(mg, settings)
+                    ious.append((res.segmentation & s.mask).sum() / max((res.segmentation | s.mask).sum(), 1))
+                    inner = ~s.table["touches_border"].to_numpy()
+                    f1s.append(instance_f1(res.labels, s.labels, inner))
+                    found.append(res.particles["equivalent_diameter_nm"].to_numpy())
+                    truth.append(s.table["equivalent_diameter_nm"].to_numpy()[inner])
+                f, t = np.concatenate(found), np.concatenate(truth)
+                mean_err = f.mean() / t.mean() - 1 if f.size else np.nan
+                std_err = f.std() / t.std() - 1 if f.size > 1 else np.nan
+                print(
+                    f"| {preset} | {segmenter} | {separation} | {np.mean(ious):.3f} | {np.mean(f1s):.3f} | "
+                    f"{mean_err:+.1%} | {std_err:+.1%} |"
+                )
+
+
+if __name__ == "__main__":
+    main()
