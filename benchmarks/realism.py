@@ -1,0 +1,102 @@
+"""Compare simple statistics of generated and real micrographs, side by side.
+
+    python benchmarks/realism.py [--n 4]
+
+For each set: contrast-to-noise ratio, background level and flatness (after robust [0, 1]
+normalisation), fraction of saturated (near-black) particle pixels, median particle size in px
+and foreground fraction, as median [10th–90th percentile] over images. Real sets are read from
+../shared/realdata (evaluation only; skipped when absent).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from nanosizer.segment import normalise
+from nanosizer.synth import PRESETS, synth
+
+REALDATA = (
+    Path(os.environ.get("NANOSIZER_SHARED", Path(__file__).resolve().parents[2] / "shared")) / "realdata"
+)
+STATS = ("cnr", "bg_level", "bg_flatness", "saturated", "size_px", "fg_fraction")
+
+
+def image_stats(image: np.ndarray, mask: np.ndarray, labels: np.ndarray) -> dict:
+    """Statistics of one image given its particle mask and instance labels."""
+    norm = normalise(image)
+    fg, bg = norm[mask], norm[~mask]
+    smooth_bg = ndi.gaussian_filter(np.where(mask, np.median(bg), norm), 16)[~mask]
+    sizes = np.bincount(labels.ravel())[1:]
+    sizes = sizes[sizes > 0]
+    return {
+        "cnr": (bg.mean() - fg.mean()) / (bg.std() + 1e-6),
+        "bg_level": float(np.median(bg)),
+        "bg_flatness": float(smooth_bg.std()),
+        "saturated": float((fg <= 0.02).mean()),
+        "size_px": float(np.median(np.sqrt(4 * sizes / np.pi))) if sizes.size else np.nan,
+        "fg_fraction": float(mask.mean()),
+    }
+
+
+def real_sets():
+    from PIL import Image
+
+    emps = REALDATA / "emps-test-darkfg"
+    if emps.is_dir():
+        rows = []
+        for img_path in sorted((emps / "images").glob("*.png")):
+            img = np.asarray(Image.open(img_path).convert("L"), dtype=np.float32)
+            labels = np.asarray(Image.open(emps / "segmaps" / img_path.name)).astype(np.int64)
+            rows.append(image_stats(img, labels > 0, labels))
+        yield "real: EMPS test (dark fg)", rows
+    bam = REALDATA / "bam-tio2-tsem"
+    if bam.is_dir():
+        import tifffile
+
+        rows = []
+        for tsem in sorted((bam / "tsem").glob("*.tif")):
+            img = tifffile.imread(tsem)[:712].astype(np.float32)
+            mask = tifffile.imread(bam / "mask_tsem" / tsem.name)[:712] > 0
+            sem_id = int(tsem.stem) - 1
+            manual = tifffile.imread(bam / "mask_manual" / f"{sem_id}_m.tif")[:712] > 0
+            labels, _ = ndi.label(manual)
+            sizes = np.bincount(labels.ravel())
+            labels[np.isin(labels, np.flatnonzero(sizes < 20))] = 0
+            rows.append(image_stats(img, mask, labels))
+        yield "real: BAM TiO2 TSEM", rows
+
+
+def synthetic_sets(n: int):
+    for preset in PRESETS:
+        rows = []
+        for k in range(n):
+            s = synth(preset, rng=100 + k, size=512)
+            if s.mask.any() and (~s.mask).any():
+                rows.append(image_stats(s.image, s.mask, s.labels))
+        yield f"synth: {preset}", rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=4, help="generated images per preset")
+    args = parser.parse_args()
+    print("median [p10–p90] over images")
+    print("| set | images | " + " | ".join(STATS) + " |")
+    print("|---" * (len(STATS) + 2) + "|")
+    for name, rows in [*real_sets(), *synthetic_sets(args.n)]:
+        cells = []
+        for stat in STATS:
+            v = np.array([r[stat] for r in rows], float)
+            v = v[np.isfinite(v)]
+            p10, p50, p90 = np.percentile(v, [10, 50, 90]) if v.size else (np.nan,) * 3
+            cells.append(f"{p50:.3g} [{p10:.3g}–{p90:.3g}]")
+        print(f"| {name} | {len(rows)} | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
