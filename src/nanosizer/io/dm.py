@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UnreadableImageError, UnsupportedDataError
-from .frames import Frame
+from .frames import Frame, short_reason
 from .units import is_reciprocal, nm_per_unit
 
 _SPECTRAL_UNITS = {"ev", "kev", "mev"}
@@ -25,7 +25,7 @@ def read_dm(path: Path) -> Iterator[Frame]:
     try:
         objects = file_reader(str(path))
     except Exception as exc:  # rsciio raises many types for broken files
-        raise UnreadableImageError(f"not a readable DM file ({_short(exc)})", path) from exc
+        raise UnreadableImageError(f"not a readable DM file ({short_reason(exc)})", path) from exc
     images = [obj for obj in objects if _signal_dims(obj) == 2]
     if not images:
         kinds = ", ".join(_describe(obj) for obj in objects) or "no data"
@@ -114,8 +114,3 @@ def _microscope_metadata(obj: dict) -> dict:
     if title:
         keep["title"] = str(title)
     return keep
-
-
-def _short(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text[:200]

@@ -22,3 +22,9 @@ class Frame:
     suffix: str = ""
     problem: str | None = None
     metadata: dict = field(default_factory=dict)
+
+
+def short_reason(exc: BaseException) -> str:
+    """First line of an exception's message (or its type), at most 200 characters."""
+    text = str(exc).strip()
+    return (text.splitlines()[0] if text else type(exc).__name__)[:200]

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UnreadableImageError
-from .frames import Frame
+from .frames import Frame, short_reason
 
 
 def read_plain(path: Path) -> Iterator[Frame]:
@@ -19,8 +19,7 @@ def read_plain(path: Path) -> Iterator[Frame]:
         with Image.open(path) as im:
             frames = [_to_array(frame) for frame in ImageSequence.Iterator(im)]
     except Exception as exc:
-        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UnreadableImageError(f"not a readable image ({text[:200]})", path) from exc
+        raise UnreadableImageError(f"not a readable image ({short_reason(exc)})", path) from exc
     problem = f"{path.suffix.lower() or 'this'} files carry no pixel size; give --pixel-size NM"
     for k, data in enumerate(frames):
         suffix = f"_f{k:04d}" if len(frames) > 1 else ""

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UnreadableImageError
-from .frames import Frame
+from .frames import Frame, short_reason
 from .units import is_plausible_pixel_size, nm_per_unit
 
 
@@ -27,7 +27,7 @@ def read_tiff(path: Path) -> Iterator[Frame]:
             axes = series.axes
             pixel_nm, source, problem = _calibration(tif)
     except Exception as exc:
-        raise UnreadableImageError(f"not a readable TIFF ({_short(exc)})", path) from exc
+        raise UnreadableImageError(f"not a readable TIFF ({short_reason(exc)})", path) from exc
     rgb = "S" in axes and data.shape[axes.index("S")] in (3, 4)
     if rgb:
         data = np.moveaxis(data, axes.index("S"), -1)
@@ -115,8 +115,3 @@ def _resolution_unit(tif):
     xres, yres = _resolution(page)
     factor = nm_per_unit(unit)
     return (factor / yres, factor / xres), f"TIFF ResolutionUnit ({unit})"
-
-
-def _short(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text[:200]

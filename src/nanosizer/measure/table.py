@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy import ndimage as ndi
 
 from ..regions import Region, regions_from_labels
 from .feret import feret_diameters
@@ -111,13 +112,7 @@ def measure_regions(
 
 def measure_labels(labels: np.ndarray, pixel_size_nm: float, **thresholds) -> pd.DataFrame:
     """Measure every label of an instance label image (``particle_id`` = label value)."""
-    values = [v for v, sl in enumerate(_find(labels), start=1) if sl is not None]
+    values = [v for v, sl in enumerate(ndi.find_objects(labels), start=1) if sl is not None]
     table = measure_regions(regions_from_labels(labels), pixel_size_nm, **thresholds)
     table["particle_id"] = np.asarray(values, dtype=np.int64)
     return table
-
-
-def _find(labels):
-    from scipy import ndimage as ndi
-
-    return ndi.find_objects(labels)
