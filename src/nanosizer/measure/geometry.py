@@ -58,7 +58,7 @@ def contour_geometry(mask: np.ndarray) -> ContourGeometry:
     if not raw:
         return ContourGeometry(0.0, 0.0, 0.0, 0.0)
     contours = [convolve1d(c, _SMOOTHING_KERNEL, axis=0, mode="wrap") for c in raw]
-    areas = np.array([_polygon_area(c) for c in contours])
+    areas = np.array([polygon_area(c) for c in contours])
     outer = int(np.argmax(areas))
     enclosed = areas[outer] - (areas.sum() - areas[outer])
     perimeter = float(sum(_closed_length(c) for c in contours))
@@ -76,7 +76,8 @@ def _closed_length(points: np.ndarray) -> float:
     return float(np.hypot(steps[:, 0], steps[:, 1]).sum())
 
 
-def _polygon_area(points: np.ndarray) -> float:
+def polygon_area(points: np.ndarray) -> float:
+    """Area of a simple polygon given by its (row, col) vertices in order (shoelace formula)."""
     y, x = points[:, 0], points[:, 1]
     return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
 

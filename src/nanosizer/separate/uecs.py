@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage as ndi
 
-from ..measure.geometry import contour_geometry, is_convex
+from ..measure.geometry import contour_geometry, is_convex, polygon_area
 
 CROSS = ndi.generate_binary_structure(2, 1)
 SQUARE = np.ones((2, 2), dtype=bool)
@@ -82,9 +82,7 @@ def _may_be_convex(piece: np.ndarray, solidity_threshold: float) -> bool:
     extreme = points[[int(np.argmax(k)) for k in keys]]
     centre = extreme.mean(axis=0)
     angles = np.arctan2(extreme[:, 0] - centre[0], extreme[:, 1] - centre[1])
-    poly = extreme[np.argsort(angles)]
-    y, x = poly[:, 0], poly[:, 1]
-    octagon = 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
+    octagon = polygon_area(extreme[np.argsort(angles)])
     return rr.size >= 0.9 * solidity_threshold * octagon
 
 
