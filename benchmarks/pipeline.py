@@ -1,18 +1,23 @@
 """Time each stage (read, segment, separate, measure, write) and the peak memory of one analysis.
 
-    python benchmarks/pipeline.py [--sizes 1024 2048 4096] [--repeat 3]
+    python benchmarks/pipeline.py [--sizes 1024 2048 4096] [--repeat 3] [--segmenter network]
+                                  [--separation uecs] [--zoom 1.0|auto]
 
 Scenes are synthetic (spheres, some overlapping) with about 50 / 200 / 800 particles at
-1024² / 2048² / 4096². Times are the best of ``--repeat`` runs; peak memory is traced by
-tracemalloc over one whole analysis (NumPy buffers included).
+1024² / 2048² / 4096². Times are the best of ``--repeat`` runs. With the network, the bare
+forward pass of the whole image in onnxruntime is timed in the same run (the floor) and the
+analysis (read to measure, no writing) is given as a multiple of it. Peak memory is the
+maximum resident set size of a fresh process that reads and analyses the image once.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
+import sys
 import tempfile
 import time
-import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -57,17 +62,61 @@ def run_once(path: Path, out: Path, settings: Settings):
     return t, len(result.particles)
 
 
+def bare_forward(image: np.ndarray) -> float:
+    """Seconds of one onnxruntime pass over the whole normalised image (best of 2)."""
+    from nanosizer.segment.network import load_model, network_input
+
+    model = load_model()
+    data = network_input(image)
+    h, w = (-(-n // 16) * 16 for n in data.shape)
+    batch = np.zeros((1, 1, h, w), np.float32)
+    batch[0, 0, : data.shape[0], : data.shape[1]] = data
+    best = np.inf
+    for _ in range(2):
+        tic = time.perf_counter()
+        model.session.run(None, {model.input_name: batch})
+        best = min(best, time.perf_counter() - tic)
+    return best
+
+
+def peak_rss_mb(path: Path, settings: Settings) -> float:
+    """Maximum resident memory of a fresh process analysing ``path`` once."""
+    code = (
+        "import json, resource, sys; from nanosizer.io import read_micrographs; "
+        "from nanosizer.pipeline import analyze_micrograph; from nanosizer.settings import Settings; "
+        "s = Settings(**json.loads(sys.argv[2])); (mg,) = read_micrographs(sys.argv[1]); "
+        "analyze_micrograph(mg, s); print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(path), json.dumps(settings.to_dict())],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return int(out.stdout.split()[-1]) / 1024
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1024, 2048, 4096])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--separation", default="uecs")
+    parser.add_argument("--segmenter", default="network")
+    parser.add_argument("--zoom", default="1.0", help="network zoom: a number or 'auto'")
     args = parser.parse_args()
-    settings = Settings(separation=args.separation)
+    zoom = args.zoom if args.zoom == "auto" else float(args.zoom)
+    settings = Settings(segmenter=args.segmenter, separation=args.separation, network_zoom=zoom)
+    network = args.segmenter == "network"
     stages = ("read", "segment", "separate", "measure", "write")
-    print(f"separation={args.separation}; best of {args.repeat} runs; seconds per stage")
-    print(f"| image | truth | found | {' | '.join(stages)} | after segmentation | total | peak MB |")
-    print("|---" * (len(stages) + 6) + "|")
+    print(
+        f"segmenter={args.segmenter} zoom={args.zoom} separation={args.separation}; best of {args.repeat}; s"
+    )
+    extra = " bare forward | analysis / forward |" if network else ""
+    print(
+        f"| image | truth | found | {' | '.join(stages)} | after segmentation | analysis |{extra} "
+        "total | peak MB |"
+    )
+    print("|---" * (len(stages) + 7 + 2 * network) + "|")
     with tempfile.TemporaryDirectory() as tmp:
         for size in args.sizes:
             sample = scene(size)
@@ -76,15 +125,17 @@ def main() -> None:
             for _ in range(args.repeat):
                 t, found = run_once(path, Path(tmp) / f"out{size}", settings)
                 best = t if best is None else {k: min(best[k], t[k]) for k in t}
-            tracemalloc.start()
-            run_once(path, Path(tmp) / f"mem{size}", settings)
-            peak = tracemalloc.get_traced_memory()[1] / 2**20
-            tracemalloc.stop()
+            peak = peak_rss_mb(path, settings)
             after = best["separate"] + best["measure"]
+            analysis = best["read"] + best["segment"] + after
             cells = " | ".join(f"{best[s]:.3f}" for s in stages)
+            floor = ""
+            if network:
+                forward = bare_forward(sample.image)
+                floor = f" {forward:.3f} | {analysis / forward:.2f} |"
             print(
-                f"| {size}² | {len(sample.table)} | {found} | {cells} | {after:.3f} | "
-                f"{sum(best.values()):.3f} | {peak:.0f} |"
+                f"| {size}² | {len(sample.table)} | {found} | {cells} | {after:.3f} | {analysis:.3f} |"
+                f"{floor} {sum(best.values()):.3f} | {peak:.0f} |"
             )
 
 

@@ -88,14 +88,26 @@ def main() -> None:
     print("median [p10–p90] over images")
     print("| set | images | " + " | ".join(STATS) + " |")
     print("|---" * (len(STATS) + 2) + "|")
+    ranges = {}
     for name, rows in [*real_sets(), *synthetic_sets(args.n)]:
         cells = []
         for stat in STATS:
             v = np.array([r[stat] for r in rows], float)
             v = v[np.isfinite(v)]
             p10, p50, p90 = np.percentile(v, [10, 50, 90]) if v.size else (np.nan,) * 3
+            ranges[name, stat] = (p10, p90)
             cells.append(f"{p50:.3g} [{p10:.3g}–{p90:.3g}]")
         print(f"| {name} | {len(rows)} | " + " | ".join(cells) + " |")
+    print("\nCoverage: is each real set's p10–p90 inside the span of the generated sets' p10–p90?")
+    synthetic = [n for n, _ in ranges if n.startswith("synth:")]
+    for real in dict.fromkeys(n for n, _ in ranges if n.startswith("real:")):
+        verdicts = []
+        for stat in STATS:
+            lo = min(ranges[n, stat][0] for n in synthetic)
+            hi = max(ranges[n, stat][1] for n in synthetic)
+            r10, r90 = ranges[real, stat]
+            verdicts.append(f"{stat} {'yes' if lo <= r10 and r90 <= hi else 'NO'}")
+        print(f"- {real}: " + ", ".join(verdicts))
 
 
 if __name__ == "__main__":

@@ -40,3 +40,23 @@ def test_import_is_light():
     code = f"import sys, nanosizer; print([m for m in {heavy} if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_roi_analyses_only_the_given_rectangle():
+    s = synth("overlap-low", rng=4, size=384)
+    full = nanosizer.analyze(s.image, pixel_size_nm=s.pixel_size_nm, segmenter="threshold")
+    part = nanosizer.analyze(
+        s.image, pixel_size_nm=s.pixel_size_nm, segmenter="threshold", roi=(0, 0, 200, 384)
+    )
+    assert part.labels.shape == (200, 384)
+    assert any("region of interest rows 0:200" in note for note in part.summary["notes"])
+    assert 0 < len(part.particles) < len(full.particles)
+    with pytest.raises(ValueError, match="roi"):
+        nanosizer.analyze(s.image, pixel_size_nm=1.0, roi=(10, 0, 5, 20))
+
+
+def test_network_is_the_default_and_recorded():
+    s = synth("pt-cubes", rng=2, size=256)
+    res = nanosizer.analyze(s.image, pixel_size_nm=s.pixel_size_nm)
+    assert res.summary["settings"]["segmenter"] == "network"
+    assert len(res.summary["model"]["sha256"]) == 64

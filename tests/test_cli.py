@@ -45,7 +45,12 @@ def test_analyze_writes_every_output(scene, tmp_path):
     assert (run["image"] == "scene").all() and len(run) == len(table)
     summary_csv = pd.read_csv(out / "summary.csv")
     assert summary_csv["image"].tolist() == ["scene", "ALL (combined)"]
-    assert set(pd.ExcelFile(out / "results.xlsx").sheet_names) == {"particles", "summary", "settings"}
+    assert set(pd.ExcelFile(out / "results.xlsx").sheet_names) == {
+        "particles",
+        "summary",
+        "statistics",
+        "settings",
+    }
     # sizes agree with the truth: mean ECD of the interior particles within 10 %
     truth = sample.table[~sample.table.touches_border & ~sample.table.overlaps]
     assert table.equivalent_diameter_nm.mean() == pytest.approx(truth.equivalent_diameter_nm.mean(), rel=0.1)

@@ -1,20 +1,33 @@
-"""Run the pipeline over many files: expand inputs, go past bad files, write every output."""
+"""Run the pipeline over many files: expand inputs, go past bad files, write every output.
+
+Each input file is one job (:func:`analyse_file`): it writes its images' folders itself and
+returns only their small particle tables, so the parent never holds label images and memory
+stays flat on long series. Jobs run in this process, in a local process pool
+(``workers``) or on a Dask cluster, and the results are gathered in input order, so every
+engine writes the same tables. ``resume`` skips files whose outputs exist for the same
+settings and model.
+"""
 
 from __future__ import annotations
 
 import glob
+import hashlib
+import json
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from .errors import NanosizerError, OutputExistsError, UnreadableImageError
 from .io import IMAGE_SUFFIXES, iter_micrographs
-from .pipeline import analyze_micrograph
-from .report import write_image_results, write_run_tables
+from .pipeline import analyze_micrograph, model_provenance
+from .report import write_image_results
+from .report.atomic import write_text
 from .report.results import summary_row
+from .report.run import write_run_outputs
 from .settings import Settings
 
 log = logging.getLogger("nanosizer")
@@ -28,6 +41,7 @@ class BatchReport:
     images: list[str] = field(default_factory=list)
     particles: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
+    resumed: int = 0
 
     @property
     def ok(self) -> bool:
@@ -62,11 +76,14 @@ def expand_inputs(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[s
 
 
 def prepare_output(out_dir: Path, overwrite: bool) -> None:
-    """Refuse to write into a non-empty folder unless ``overwrite``."""
+    """Refuse to write into a non-empty folder unless ``overwrite`` (or resuming)."""
     if out_dir.exists() and not out_dir.is_dir():
         raise OutputExistsError("output path exists and is not a folder", out_dir)
     if out_dir.is_dir() and any(out_dir.iterdir()) and not overwrite:
-        raise OutputExistsError("output folder is not empty; use --overwrite to replace results", out_dir)
+        raise OutputExistsError(
+            "output folder is not empty; use --overwrite to replace results or --resume to finish them",
+            out_dir,
+        )
     out_dir.mkdir(parents=True, exist_ok=True)
 
 
@@ -82,6 +99,137 @@ def read_mask(path: str | Path) -> np.ndarray:
     return to_grey(frame.data) > 0
 
 
+def run_hash(settings: Settings) -> str:
+    """What makes results reusable: the settings and, for the network, the model's SHA-256."""
+    model = model_provenance(settings)
+    text = json.dumps({"settings": settings.to_dict(), "model": model and model["sha256"]}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class FileJob:
+    """Everything one worker needs to analyse one input file and write its folders."""
+
+    path: Path
+    out_dir: Path
+    stem: str  # unique output stem of this file in the run
+    sample: str
+    settings: Settings
+    pixel_size_nm: float | None = None
+    mask: np.ndarray | None = None
+    tables: tuple[str, ...] = ("csv",)
+    resume: bool = False
+    run_hash: str = ""
+
+
+@dataclass
+class FileOutcome:
+    """What came back from one file: its images' particle tables and summary rows, or a failure."""
+
+    path: str
+    images: list[str] = field(default_factory=list)
+    particles: list[pd.DataFrame] = field(default_factory=list)
+    rows: list[dict] = field(default_factory=list)
+    failure: str | None = None
+    resumed: bool = False
+
+
+def _marker(job: FileJob) -> Path:
+    return job.out_dir / ".done" / f"{job.stem}.json"
+
+
+def _resume(job: FileJob) -> FileOutcome | None:
+    """The finished outputs of a file, when its marker matches this run and no folder is missing."""
+    try:
+        done = json.loads(_marker(job).read_text())
+    except (OSError, ValueError):
+        return None
+    if done.get("run_hash") != job.run_hash or done.get("source") != str(job.path):
+        return None
+    outcome = FileOutcome(str(job.path), resumed=True)
+    for name, pixel_size in zip(done["images"], done["pixel_sizes_nm"], strict=True):
+        table_path = job.out_dir / name / "particles.csv"
+        if not (table_path.is_file() and (job.out_dir / name / "summary.json").is_file()):
+            return None
+        outcome.images.append(name)
+        outcome.particles.append(_tag(pd.read_csv(table_path), name, job.sample))
+        outcome.rows.append(summary_row(name, outcome.particles[-1], pixel_size) | {"sample": job.sample})
+    return outcome
+
+
+def _tag(table: pd.DataFrame, image: str, sample: str) -> pd.DataFrame:
+    table = table.copy()
+    table.insert(0, "image", image)
+    table.insert(1, "sample", sample)
+    return table
+
+
+def analyse_file(job: FileJob) -> FileOutcome:
+    """Analyse every image of one file into its folders; never raises (failures are returned)."""
+    if job.resume and (previous := _resume(job)) is not None:
+        return previous
+    outcome = FileOutcome(str(job.path))
+    pixel_sizes = []
+    try:
+        for micrograph in iter_micrographs(job.path, job.pixel_size_nm):
+            name = job.stem + micrograph.name[len(job.path.stem) :]
+            result = analyze_micrograph(micrograph, job.settings, job.mask)
+            summary = write_image_results(
+                result, job.out_dir / name, job.tables, extra={"run_hash": job.run_hash}
+            )
+            outcome.images.append(name)
+            outcome.particles.append(_tag(result.particles, name, job.sample))
+            outcome.rows.append(
+                summary_row(name, result.particles, summary["pixel_size_nm"]) | {"sample": job.sample}
+            )
+            pixel_sizes.append(summary["pixel_size_nm"])
+    except NanosizerError as exc:
+        outcome.failure = exc.reason
+    except Exception as exc:  # a batch must go on past anything one file does
+        log.debug("unexpected error on %s", job.path, exc_info=True)
+        outcome.failure = f"{type(exc).__name__}: {exc}"
+    if outcome.failure is None:
+        marker = {"source": str(job.path), "run_hash": job.run_hash, "images": outcome.images}
+        write_text(_marker(job), json.dumps(marker | {"pixel_sizes_nm": pixel_sizes}))
+    return outcome
+
+
+def _init_worker() -> None:
+    """Pool workers share the cores: one inference thread each."""
+    from .segment import network
+
+    network.INFERENCE_THREADS = 1
+
+
+def _unique_stems(files: list[Path]) -> list[str]:
+    used: set[str] = set()
+    stems = []
+    for path in files:
+        candidate, k = path.stem, 1
+        while candidate in used:
+            k += 1
+            candidate = f"{path.stem}-{k}"
+        used.add(candidate)
+        stems.append(candidate)
+    return stems
+
+
+def _outcomes(jobs: list[FileJob], workers: int, scheduler: str | None) -> Iterable[FileOutcome]:
+    """Run the jobs here, in a process pool or on Dask; yield outcomes in input order."""
+    if scheduler is not None:
+        from .cluster import dask_outcomes
+
+        yield from dask_outcomes(jobs, scheduler, workers)
+    elif workers > 1 and len(jobs) > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(min(workers, len(jobs)), initializer=_init_worker) as pool:
+            yield from pool.map(analyse_file, jobs)
+    else:
+        for job in jobs:
+            yield analyse_file(job)
+
+
 def run_batch(
     inputs: Iterable[str | Path],
     out_dir: str | Path,
@@ -90,8 +238,14 @@ def run_batch(
     mask: str | Path | None = None,
     tables: tuple[str, ...] = ("csv", "xlsx"),
     overwrite: bool = False,
-    progress: Callable[[Iterable], Iterable] | None = None,
+    progress: Callable | None = None,
     on_failure: Callable[[str, str], None] | None = None,
+    workers: int = 1,
+    scheduler: str | None = None,
+    resume: bool = False,
+    sample: str | None = None,
+    sample_by_folder: bool = False,
+    report: bool = True,
 ) -> BatchReport:
     """Analyse every image of ``inputs`` into ``out_dir``; bad files are listed, not fatal.
 
@@ -100,7 +254,7 @@ def run_batch(
     inputs : iterable of path
         Files, folders or glob patterns.
     out_dir : path
-        Output folder (must be empty or absent unless ``overwrite``).
+        Output folder (must be empty or absent unless ``overwrite`` or ``resume``).
     settings : Settings
         Analysis settings.
     pixel_size_nm : float, optional
@@ -112,43 +266,67 @@ def run_batch(
     overwrite : bool
         Allow writing into a non-empty output folder.
     progress : callable, optional
-        Wraps the file list, e.g. ``tqdm``.
+        ``progress(total)`` returns a bar with ``update(n)`` and ``set_postfix(**kw)`` (tqdm).
     on_failure : callable, optional
         Called with (file, reason) as each failure happens.
+    workers : int
+        Processes on this machine (1: in this process).
+    scheduler : str, optional
+        ``'local'`` for a Dask cluster started here, or the address of a running scheduler.
+    resume : bool
+        Reuse the outputs of files already finished with the same settings and model.
+    sample, sample_by_folder : str, bool
+        Sample name of every image (default: the output folder's name), or each file's folder name.
+    report : bool
+        Write statistics, plots and ``report.html`` for the run.
     """
     settings = settings or Settings()
     out_dir = Path(out_dir)
-    prepare_output(out_dir, overwrite)
+    prepare_output(out_dir, overwrite or resume)
     files, failures = expand_inputs(inputs)
     for item in failures:
         if on_failure:
             on_failure(*item)
-    report = BatchReport(out_dir, failures=list(failures))
+    batch = BatchReport(out_dir, failures=list(failures))
     mask_array = None
     if mask is not None:
         if len(files) != 1:
             raise ValueError("--mask needs exactly one input image")
         mask_array = read_mask(mask)
-    tables_per_image, rows, used = [], [], set()
-    for path in progress(files) if progress else files:
-        try:
-            for micrograph in iter_micrographs(path, pixel_size_nm):
-                result = analyze_micrograph(micrograph, settings, mask_array)
-                name = _unique_name(micrograph.name, used)
-                write_image_results(result, out_dir / name, tables)
-                table = result.particles.copy()
-                table.insert(0, "image", name)
-                tables_per_image.append(table)
-                rows.append(summary_row(name, result.particles, micrograph.pixel_size_nm))
-                report.images.append(name)
-                report.particles += len(table)
-        except NanosizerError as exc:
-            _fail(report, str(path), exc.reason, on_failure)
-        except Exception as exc:  # a batch must go on past anything one file does
-            log.debug("unexpected error on %s", path, exc_info=True)
-            _fail(report, str(path), f"{type(exc).__name__}: {exc}", on_failure)
-    write_run_tables(out_dir, tables_per_image, rows, settings.to_dict(), report.failures, tables)
-    return report
+    fingerprint = run_hash(settings)
+    jobs = [
+        FileJob(
+            path,
+            out_dir,
+            stem,
+            path.parent.name if sample_by_folder else (sample or out_dir.name),
+            settings,
+            pixel_size_nm,
+            mask_array,
+            tables,
+            resume,
+            fingerprint,
+        )
+        for path, stem in zip(files, _unique_stems(files), strict=True)
+    ]
+    bar = progress(len(jobs)) if progress else None
+    particles, rows = [], []
+    for outcome in _outcomes(jobs, workers, scheduler):
+        if outcome.failure is not None:
+            _fail(batch, outcome.path, outcome.failure, on_failure)
+        batch.images += outcome.images
+        batch.resumed += int(outcome.resumed)
+        particles += outcome.particles
+        rows += outcome.rows
+        batch.particles += sum(len(t) for t in outcome.particles)
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(images=len(batch.images), particles=batch.particles)
+    if bar is not None:
+        bar.close()
+    settings_record = settings.to_dict() | {"run_hash": fingerprint}
+    write_run_outputs(out_dir, particles, rows, settings_record, batch.failures, tables, report)
+    return batch
 
 
 def _fail(report: BatchReport, path: str, reason: str, callback) -> None:
@@ -156,12 +334,3 @@ def _fail(report: BatchReport, path: str, reason: str, callback) -> None:
     log.warning("%s: %s", path, reason)
     if callback:
         callback(path, reason)
-
-
-def _unique_name(name: str, used: set[str]) -> str:
-    candidate, k = name, 1
-    while candidate in used:
-        k += 1
-        candidate = f"{name}-{k}"
-    used.add(candidate)
-    return candidate

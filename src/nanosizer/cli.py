@@ -5,6 +5,7 @@ Each command imports its work inside the call so that ``nanosizer --help`` answe
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -28,7 +29,18 @@ Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace results in
 Separation = Annotated[
     str, typer.Option("--separation", help="Split overlapping particles: uecs, watershed or none.")
 ]
-Segmenter = Annotated[str, typer.Option("--segmenter", help="Segmenter: threshold.")]
+Segmenter = Annotated[
+    str,
+    typer.Option("--segmenter", help="Segmenter: network (trained DeepLabv3+) or threshold (blur + Otsu)."),
+]
+Model = Annotated[Path | None, typer.Option("--model", help="Own ONNX model instead of the shipped one.")]
+Roi = Annotated[
+    str | None,
+    typer.Option("--roi", help="Analyse only rows TOP:BOTTOM, columns LEFT:RIGHT, as TOP,LEFT,BOTTOM,RIGHT."),
+]
+Zoom = Annotated[
+    str, typer.Option("--network-zoom", help="Resample by this factor before the network, or 'auto'.")
+]
 Particles = Annotated[
     str, typer.Option("--particles", help="Particle contrast: dark (bright-field TEM) or bright (HAADF).")
 ]
@@ -44,6 +56,25 @@ def _settings(**kwargs):
         raise typer.BadParameter(str(exc)) from None
 
 
+def _float(text: str, option: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise typer.BadParameter(f"{option} takes a number or 'auto', got {text!r}") from None
+
+
+def _roi(text: str | None) -> tuple[int, ...] | None:
+    if text is None:
+        return None
+    try:
+        values = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 4:
+        raise typer.BadParameter(f"--roi takes four integers TOP,LEFT,BOTTOM,RIGHT, got {text!r}")
+    return values
+
+
 def _tables(formats: str) -> tuple[str, ...]:
     chosen = tuple(f.strip().lower() for f in formats.split(",") if f.strip())
     bad = [f for f in chosen if f not in ("csv", "xlsx")]
@@ -52,26 +83,36 @@ def _tables(formats: str) -> tuple[str, ...]:
     return chosen
 
 
-def _run(inputs, output, settings, pixel_size, mask, tables, overwrite) -> int:
+def _run(inputs, output, settings, pixel_size, mask, tables, overwrite, **batch_options) -> int:
     from tqdm import tqdm
 
     from .batch import run_batch
     from .errors import NanosizerError
 
-    def progress(files):
-        return tqdm(files, desc="images", unit="image", disable=not sys.stderr.isatty())
+    def progress(total):
+        return tqdm(total=total, desc="files", unit="file", disable=not sys.stderr.isatty())
 
     def on_failure(path, reason):
         typer.echo(f"FAILED {path}: {reason}", err=True)
 
     try:
         report = run_batch(
-            inputs, output, settings, pixel_size, mask, tables, overwrite, progress, on_failure
+            inputs,
+            output,
+            settings,
+            pixel_size,
+            mask,
+            tables,
+            overwrite,
+            progress,
+            on_failure,
+            **batch_options,
         )
-    except (NanosizerError, ValueError) as exc:
+    except (NanosizerError, ValueError, RuntimeError) as exc:
         typer.echo(f"error: {exc}", err=True)
         return 2
-    typer.echo(f"{len(report.images)} image(s), {report.particles} particle(s) -> {report.out_dir}")
+    resumed = f" ({report.resumed} file(s) reused)" if report.resumed else ""
+    typer.echo(f"{len(report.images)} image(s), {report.particles} particle(s){resumed} -> {report.out_dir}")
     if report.failures:
         typer.echo(f"{len(report.failures)} file(s) failed; see {report.out_dir / 'failures.csv'}", err=True)
         return 1
@@ -87,14 +128,145 @@ def analyze(
         Path | None, typer.Option("--mask", help="Binary mask to measure instead of segmenting.")
     ] = None,
     separation: Separation = "uecs",
-    segmenter: Segmenter = "threshold",
+    segmenter: Segmenter = "network",
+    model: Model = None,
+    roi: Roi = None,
+    network_zoom: Zoom = "1.0",
     particles: Particles = "dark",
     formats: Formats = "csv,xlsx",
     overwrite: Overwrite = False,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", help="Parallel processes (default: the number of cores).", min=1),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option("--scheduler", help="Dask scheduler address tcp://HOST:PORT (nanosizer[cluster])."),
+    ] = None,
+    dask: Annotated[bool, typer.Option("--dask", help="Run on a local Dask cluster started here.")] = False,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Skip files already finished with the same settings and model.")
+    ] = False,
+    sample: Annotated[
+        str | None,
+        typer.Option("--sample", help="Sample name of these images (default: output folder name)."),
+    ] = None,
+    sample_by_folder: Annotated[
+        bool, typer.Option("--sample-by-folder", help="Each image's folder name is its sample.")
+    ] = False,
+    no_report: Annotated[bool, typer.Option("--no-report", help="Skip plots and report.html.")] = False,
 ) -> None:
     """Segment, separate and measure the particles of every image."""
-    settings = _settings(separation=separation, segmenter=segmenter, particles=particles)
-    raise typer.Exit(_run(paths, output, settings, pixel_size, mask, _tables(formats), overwrite))
+    settings = _settings(
+        separation=separation,
+        segmenter=segmenter,
+        particles=particles,
+        model=str(model) if model else None,
+        roi=_roi(roi),
+        network_zoom=network_zoom if network_zoom == "auto" else _float(network_zoom, "--network-zoom"),
+    )
+    raise typer.Exit(
+        _run(
+            paths,
+            output,
+            settings,
+            pixel_size,
+            mask,
+            _tables(formats),
+            overwrite,
+            workers=workers or os.cpu_count() or 1,
+            scheduler=scheduler or ("local" if dask else None),
+            resume=resume,
+            sample=sample,
+            sample_by_folder=sample_by_folder,
+            report=not no_report,
+        )
+    )
+
+
+@app.command()
+def evaluate(
+    images: Annotated[str, typer.Argument(help="Image file, folder or glob.")],
+    masks: Annotated[
+        str, typer.Argument(help="Reference masks (file, folder or glob), matched by file stem.")
+    ],
+    output: Output = Path("evaluation"),
+    pixel_size: PixelSize = None,
+    segmenter: Segmenter = "network",
+    model: Model = None,
+    roi: Roi = None,
+    network_zoom: Zoom = "1.0",
+    particles: Particles = "dark",
+) -> None:
+    """Score segmentation against reference masks (accuracy, IoU, Dice, confusion matrix)."""
+    from .batch import expand_inputs
+    from .evaluation import evaluate_pairs, match_masks, write_evaluation
+
+    settings = _settings(
+        segmenter=segmenter,
+        particles=particles,
+        model=str(model) if model else None,
+        roi=_roi(roi),
+        network_zoom=network_zoom if network_zoom == "auto" else _float(network_zoom, "--network-zoom"),
+    )
+    image_files, bad = expand_inputs([images])
+    mask_files, bad_masks = expand_inputs([masks])
+    try:
+        pairs = match_masks(image_files, mask_files)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    rows, total, failures = evaluate_pairs(pairs, settings, pixel_size)
+    failures = bad + bad_masks + failures
+    write_evaluation(output, rows, total, failures, f"{segmenter} on {len(rows)} image(s)")
+    m = total.metrics()
+    typer.echo(
+        f"{len(rows)} image(s): particle IoU {m['iou_particle']:.4f}  Dice {m['dice_particle']:.4f}  "
+        f"background IoU {m['iou_background']:.4f}  global accuracy {m['global_accuracy']:.4f} -> {output}"
+    )
+    for path, reason in failures:
+        typer.echo(f"FAILED {path}: {reason}", err=True)
+    raise typer.Exit(1 if failures else 0)
+
+
+@app.command()
+def compare(
+    results: Annotated[
+        Path, typer.Argument(help="A results folder (its particles.csv) or a particle table.")
+    ],
+    manual: Annotated[Path, typer.Argument(help="CSV with one manually measured diameter (nm) per row.")],
+    measure: Annotated[str, typer.Option("--measure", help="Column compared.")] = "equivalent_diameter_nm",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Folder for comparison.csv/png (default: RESULTS).")
+    ] = None,
+) -> None:
+    """Compare automated sizes with a manual list: means, difference CI, KS test, histogram."""
+    import pandas as pd
+
+    from .errors import NanosizerError
+    from .report.atomic import atomic_path
+    from .report.compare import compare_sizes, comparison_figure, read_automated_sizes, read_manual_sizes
+    from .report.tables import write_csv
+
+    try:
+        automated = read_automated_sizes(results, measure)
+        manual_sizes = read_manual_sizes(manual)
+    except NanosizerError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    stats = compare_sizes(automated, manual_sizes)
+    folder = output or (results if results.is_dir() else results.parent)
+    write_csv(pd.DataFrame([stats]), folder / "comparison.csv")
+    with atomic_path(folder / "comparison.png") as tmp:
+        comparison_figure(automated, manual_sizes).savefig(tmp, format="png")
+    typer.echo(
+        f"nanosizer {stats['automated_mean_nm']:.3g} ± {stats['automated_std_nm']:.2g} nm "
+        f"(n={stats['automated_count']}); "
+        f"manual {stats['manual_mean_nm']:.3g} ± {stats['manual_std_nm']:.2g} nm "
+        f"(n={stats['manual_count']}); difference {stats['difference_nm']:+.3g} nm "
+        f"[95% CI {stats['difference_ci_low_nm']:+.3g}, {stats['difference_ci_high_nm']:+.3g}]; "
+        f"KS D={stats['ks_statistic']:.3f}, p={stats['ks_pvalue']:.3g} -> {folder / 'comparison.csv'}"
+    )
 
 
 @app.command()
@@ -142,6 +314,43 @@ def synth(
         sample = generate(preset_params(preset, rng, size), rng)
         write_synth(sample, output, f"{preset}_{seed}_{k:04d}")
     typer.echo(f"{n} image(s) of preset {preset} -> {output}")
+
+
+@app.command()
+def train(
+    output: Annotated[Path, typer.Argument(help="Run folder: checkpoints, log.jsonl, scene cache.")],
+    steps: Annotated[int, typer.Option("--steps", help="Optimiser steps.", min=1)] = 3000,
+    batch: Annotated[int, typer.Option("--batch", help="Tiles per step.", min=1)] = 8,
+    lr: Annotated[float, typer.Option("--lr", help="Peak learning rate (AdamW).")] = 1e-3,
+    pool_size: Annotated[int, typer.Option("--pool", help="Synthetic scenes generated for the run.")] = 1600,
+    val_every: Annotated[int, typer.Option("--val-every", help="Validate every N steps.")] = 250,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of scenes, batches and weights.")] = 0,
+    data: Annotated[
+        Path | None, typer.Option("--data", help="Own labelled data: DIR/images/* with DIR/masks/*.")
+    ] = None,
+    export: Annotated[
+        Path | None, typer.Option("--export", help="Write the best checkpoint as ONNX here at the end.")
+    ] = None,
+    fresh: Annotated[bool, typer.Option("--fresh", help="Ignore an existing last.pt (no resume).")] = False,
+) -> None:
+    """Train the segmentation network on synthetic micrographs (needs nanosizer[train])."""
+    try:
+        import onnx  # noqa: F401
+        import torch  # noqa: F401
+
+        from .train.loop import Recipe
+        from .train.loop import train as run_training
+    except ImportError as exc:  # the train extra is missing
+        typer.echo(f"error: training needs the train extra (pip install 'nanosizer[train]'): {exc}", err=True)
+        raise typer.Exit(2) from None
+    recipe = Recipe(steps=steps, batch=batch, lr=lr, pool_size=pool_size, val_every=val_every, seed=seed)
+    best = run_training(output, recipe, data=data, resume=not fresh)
+    typer.echo(f"best validation IoU {best:.4f}; checkpoints in {output}")
+    if export is not None:
+        from .train.export import export_onnx
+
+        export_onnx(output / "best.pt", export)
+        typer.echo(f"model -> {export}")
 
 
 def main() -> None:

@@ -5,6 +5,7 @@ The CLI and the Python API both call :func:`analyze_micrograph`; nothing here wr
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 
@@ -56,16 +57,13 @@ def analyze_micrograph(
 ) -> AnalysisResult:
     """Analyse one micrograph; with ``mask`` the given binary map replaces segmentation."""
     settings = settings or Settings()
+    if settings.roi is not None:
+        micrograph, mask = crop_to_roi(micrograph, settings.roi, mask)
     px = micrograph.pixel_size_nm
     timings = {}
     tic = time.perf_counter()
-    if mask is None:
-        binary = segment(micrograph.data, px, settings)
-    else:
-        binary = np.asarray(mask, dtype=bool)
-        if binary.shape != micrograph.data.shape:
-            raise ValueError(f"mask shape {binary.shape} differs from image shape {micrograph.data.shape}")
-    binary = clean_mask(binary, px, settings.min_particle_ecd_nm, settings.max_hole_ecd_nm)
+    micrograph = dataclasses.replace(micrograph, notes=list(micrograph.notes))  # never alter the input
+    binary = segment_micrograph(micrograph, settings, mask, micrograph.notes)
     timings["segment_s"] = time.perf_counter() - tic
     tic = time.perf_counter()
     separation = separate_particles(binary, px, settings)
@@ -77,6 +75,50 @@ def analyze_micrograph(
     labels = paint_labels(separation.particles, binary.shape)
     timings["measure_s"] = time.perf_counter() - tic
     return AnalysisResult(micrograph, binary, labels, table, separation, settings, timings)
+
+
+def segment_micrograph(
+    micrograph: Micrograph, settings: Settings, mask: np.ndarray | None = None, notes: list | None = None
+) -> np.ndarray:
+    """Cleaned binary particle map (specks removed, small holes filled) of a micrograph.
+
+    With ``mask`` the given map replaces the segmenter; it is cleaned the same way. Notes on
+    how the map was made are appended to ``notes``.
+    """
+    px = micrograph.pixel_size_nm
+    if mask is None:
+        binary = segment(micrograph.data, px, settings, notes)
+    else:
+        binary = np.asarray(mask, dtype=bool)
+        if binary.shape != micrograph.data.shape:
+            raise ValueError(f"mask shape {binary.shape} differs from image shape {micrograph.data.shape}")
+    return clean_mask(binary, px, settings.min_particle_ecd_nm, settings.max_hole_ecd_nm)
+
+
+def crop_to_roi(micrograph: Micrograph, roi, mask=None):
+    """The micrograph (and mask) cut to ``roi`` = (top, left, bottom, right) in pixels."""
+    top, left, bottom, right = roi
+    h, w = micrograph.data.shape
+    if top >= h or left >= w:
+        raise ValueError(f"roi {tuple(roi)} lies outside the {h}x{w} image")
+    bottom, right = min(bottom, h), min(right, w)
+    window = (slice(top, bottom), slice(left, right))
+    cropped = dataclasses.replace(
+        micrograph,
+        data=micrograph.data[window],
+        notes=[*micrograph.notes, f"analysed region of interest rows {top}:{bottom}, columns {left}:{right}"],
+    )
+    return cropped, (None if mask is None else np.asarray(mask)[window])
+
+
+def model_provenance(settings: Settings) -> dict | None:
+    """Which network made the segmentation (file and SHA-256), for the summary."""
+    if settings.segmenter != "network":
+        return None
+    from .segment.network import load_model
+
+    model = load_model(settings.model)
+    return {"file": model.path.name, "sha256": model.sha256, "val_iou": model.info.get("val_iou")}
 
 
 def summarise(result: AnalysisResult) -> dict:
@@ -110,6 +152,7 @@ def summarise(result: AnalysisResult) -> dict:
         "measures": stats,
         "settings": result.settings.to_dict(),
         "settings_hash": result.settings.digest(),
+        "model": model_provenance(result.settings),
         "nanosizer_version": __version__,
         "timings_s": {k: round(v, 4) for k, v in result.timings.items()},
     }

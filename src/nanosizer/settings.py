@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 
 SEPARATIONS = ("uecs", "watershed", "none")
-SEGMENTERS = ("threshold",)
+SEGMENTERS = ("network", "threshold")
 POLARITIES = ("dark", "bright")
 
 
@@ -22,8 +22,16 @@ class Settings:
 
     Attributes
     ----------
-    segmenter : {'threshold'}
-        How particles are told from background.
+    segmenter : {'network', 'threshold'}
+        How particles are told from background: the trained DeepLabv3+ network (default) or
+        the classical blur + Otsu baseline.
+    model : str or None
+        Path of an ONNX model to use instead of the shipped one (network segmenter).
+    network_zoom : float or 'auto'
+        Resampling factor applied before the network (1: native pixels); the probability
+        map is resampled back, so measurements stay at the image's own pixel size. 'auto'
+        brings the typical particle to the size the network works best at (see
+        :func:`nanosizer.segment.network.auto_zoom`).
     particles : {'dark', 'bright'}
         Particle contrast: dark on bright (bright-field TEM) or bright on dark (HAADF-STEM).
     blur_sigma_px : float
@@ -48,9 +56,14 @@ class Settings:
         Depth of the h-maxima of the distance transform used as watershed markers.
     remove_border : bool
         Drop particles cut by the image border (after separation).
+    roi : (top, left, bottom, right) or None
+        Analyse only this pixel rectangle (e.g. to leave out an info bar); its edges count as
+        the image border.
     """
 
-    segmenter: str = "threshold"
+    segmenter: str = "network"
+    model: str | None = None
+    network_zoom: float | str = 1.0
     particles: str = "dark"
     blur_sigma_px: float = 2.0
     min_particle_ecd_nm: float = 0.5
@@ -63,6 +76,7 @@ class Settings:
     min_marker_px: int = 30
     watershed_h_px: float = 2.0
     remove_border: bool = True
+    roi: tuple[int, int, int, int] | None = None
 
     def __post_init__(self):
         _choice("segmenter", self.segmenter, SEGMENTERS)
@@ -76,6 +90,24 @@ class Settings:
                 raise ValueError(f"setting {name} must lie in [0, 1], got {getattr(self, name)}")
         if self.min_marker_px < 1 or self.max_holes < 0:
             raise ValueError("min_marker_px must be >= 1 and max_holes >= 0")
+        if self.network_zoom != "auto":
+            try:
+                zoom = float(self.network_zoom)
+            except (TypeError, ValueError):
+                zoom = float("nan")
+            if not 0.1 <= zoom <= 10:
+                raise ValueError(
+                    f"setting network_zoom must be 'auto' or lie in [0.1, 10], got {self.network_zoom}"
+                )
+            object.__setattr__(self, "network_zoom", zoom)
+        if self.roi is not None:
+            roi = tuple(int(v) for v in self.roi)
+            if len(roi) != 4 or roi[0] < 0 or roi[1] < 0 or roi[2] <= roi[0] or roi[3] <= roi[1]:
+                raise ValueError(
+                    "setting roi must be (top, left, bottom, right) with bottom > top and "
+                    f"right > left; got {self.roi}"
+                )
+            object.__setattr__(self, "roi", roi)
 
     def to_dict(self) -> dict:
         """Plain-JSON view, as written into ``summary.json``."""

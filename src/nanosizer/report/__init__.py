@@ -2,7 +2,7 @@
 
 from .atomic import atomic_path, write_text
 from .images import overlay_image, write_labels_tiff, write_png
-from .results import write_image_results, write_run_tables
+from .results import write_image_results
 from .tables import write_csv, write_json, write_xlsx
 
 __all__ = [
@@ -13,7 +13,6 @@ __all__ = [
     "write_json",
     "write_labels_tiff",
     "write_png",
-    "write_run_tables",
     "write_text",
     "write_xlsx",
 ]

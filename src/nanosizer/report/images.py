@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -93,8 +94,8 @@ def _format_length(nm: float) -> str:
     return f"{nm:g} nm"
 
 
-def text_mask(text: str, height_px: int) -> np.ndarray:
-    """Render text to a boolean mask with matplotlib's Agg backend (no display needed)."""
+@functools.lru_cache(maxsize=256)
+def _text_mask_cached(text: str, height_px: int) -> np.ndarray:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -109,3 +110,11 @@ def text_mask(text: str, height_px: int) -> np.ndarray:
     if rows.size == 0:
         return np.zeros((1, 1), bool)
     return alpha[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+
+
+def text_mask(text: str, height_px: int) -> np.ndarray:
+    """Render text to a boolean mask with matplotlib's Agg backend (no display needed).
+
+    Renderings are cached (labels repeat across images); each call returns a fresh copy.
+    """
+    return _text_mask_cached(text, int(height_px)).copy()

@@ -81,24 +81,31 @@ def separate_particles(mask: np.ndarray, pixel_size_nm: float, settings) -> Sepa
 def _split(region: Region, settings, min_marker: float, result: Separation) -> None:
     if settings.separation == "uecs":
         pieces, discarded = uecs_split(
-            region.mask, min_marker, settings.convexity_threshold, settings.solidity_threshold
+            region.mask,
+            min_marker,
+            settings.convexity_threshold,
+            settings.solidity_threshold,
+            with_geometry=True,
         )
         for _ in range(discarded):
             result.excluded.append(_excluded(region, "UECS piece non-convex after regrowth"))
         if not pieces:
             result.excluded.append(_excluded(region, "UECS found no convex marker"))
     else:
-        pieces = watershed_split(region.mask, settings.watershed_h_px)
+        pieces = [(piece, None) for piece in watershed_split(region.mask, settings.watershed_h_px)]
     separated = len(pieces) > 1 or settings.separation == "uecs"
-    for piece in pieces:
-        result.particles.append(_crop_piece(piece, region, separated))
+    for piece, geom in pieces:
+        result.particles.append(_crop_piece(piece, region, separated, geom))
 
 
-def _crop_piece(piece: np.ndarray, region: Region, separated: bool) -> Region:
+def _crop_piece(piece: np.ndarray, region: Region, separated: bool, geometry=None) -> Region:
+    """The piece cut to its own box (contour measures do not change with the crop)."""
     rows = np.flatnonzero(piece.any(axis=1))
     cols = np.flatnonzero(piece.any(axis=0))
     r0, r1, c0, c1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
-    return Region(piece[r0:r1, c0:c1], region.top + int(r0), region.left + int(c0), separated)
+    crop = Region(piece[r0:r1, c0:c1], region.top + int(r0), region.left + int(c0), separated)
+    crop.geometry = geometry
+    return crop
 
 
 def _excluded(region: Region, reason: str) -> dict:

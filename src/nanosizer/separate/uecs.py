@@ -67,31 +67,48 @@ def find_markers(
     return markers
 
 
-def _may_be_convex(piece: np.ndarray, solidity_threshold: float) -> bool:
-    """Cheap rejection: area against the octagon spanned by the piece's extreme pixels.
+# Unit vectors of 32 directions: extreme pixels along them span a polygon inside the hull.
+_ANGLES = np.linspace(0.0, 2.0 * np.pi, 32, endpoint=False)
+_DIRECTIONS = np.stack([np.sin(_ANGLES), np.cos(_ANGLES)])
 
-    That octagon lies inside the convex hull, so area / octagon area bounds the solidity from
-    above; a 10 % margin covers the difference between pixel and contour areas. Long eroded
-    necks fail here without tracing their contour.
+
+def _may_be_convex(piece: np.ndarray, solidity_threshold: float) -> bool:
+    """Cheap rejection: pixel count against the polygon of extreme pixels in 32 directions.
+
+    That polygon lies inside the convex hull, so count / polygon area bounds the solidity from
+    above (measured: contour solidity ≤ 0.993 × the bound on eroded pieces ≥ 50 px, and every
+    convex piece has a bound ≥ 0.97). Pieces more than 0.05 below the threshold are rejected
+    without tracing their contour; most eroded pairs still joined by a neck fail here.
     """
-    rr, cc = np.nonzero(piece)
-    if rr.size < 8:
+    area = int(np.count_nonzero(piece))
+    if area < 50:
         return True
-    points = np.stack([rr, cc], axis=1).astype(np.float64)
-    keys = (rr, -rr, cc, -cc, rr + cc, -(rr + cc), rr - cc, cc - rr)
-    extreme = points[[int(np.argmax(k)) for k in keys]]
-    centre = extreme.mean(axis=0)
-    angles = np.arctan2(extreme[:, 0] - centre[0], extreme[:, 1] - centre[1])
-    octagon = polygon_area(extreme[np.argsort(angles)])
-    return rr.size >= 0.9 * solidity_threshold * octagon
+    # Hull vertices are among each row's first and last pixel: test only those.
+    rows = np.flatnonzero(piece.any(axis=1))
+    inner = piece[rows]
+    first = np.argmax(inner, axis=1)
+    last = inner.shape[1] - 1 - np.argmax(inner[:, ::-1], axis=1)
+    points = np.concatenate([np.stack([rows, first], 1), np.stack([rows, last], 1)]).astype(np.float64)
+    polygon = points[np.argmax(points @ _DIRECTIONS, axis=0)]  # in angular order
+    return area >= (solidity_threshold - 0.05) * polygon_area(polygon)
 
 
 def regrow(marker: Marker, region: np.ndarray) -> np.ndarray:
     """Dilate a marker back by its erosion steps (reverse element order), inside ``region``."""
-    grown = marker.mask
+    # The regrown particle lies within the marker's box widened by one pixel per step: work there.
+    rows = np.flatnonzero(marker.mask.any(axis=1))
+    cols = np.flatnonzero(marker.mask.any(axis=0))
+    pad = marker.steps + 1
+    window = (
+        slice(max(rows[0] - pad, 0), rows[-1] + pad + 1),
+        slice(max(cols[0] - pad, 0), cols[-1] + pad + 1),
+    )
+    grown, inside = marker.mask[window], region[window]
     for step in range(marker.steps, 0, -1):
-        grown = ndi.binary_dilation(grown, structuring_element(step)) & region
-    return grown
+        grown = ndi.binary_dilation(grown, structuring_element(step)) & inside
+    full = np.zeros_like(region)
+    full[window] = grown
+    return full
 
 
 def uecs_split(
@@ -99,7 +116,8 @@ def uecs_split(
     min_marker_px: float = 30,
     convexity_threshold: float = 0.95,
     solidity_threshold: float = 0.95,
-) -> tuple[list[np.ndarray], int]:
+    with_geometry: bool = False,
+) -> tuple[list, int]:
     """Split one non-convex region crop into convex particles.
 
     Parameters
@@ -110,10 +128,12 @@ def uecs_split(
         Pieces smaller than this (in pixels) during erosion are dropped.
     convexity_threshold, solidity_threshold : float
         The convexity test for markers and for regrown particles.
+    with_geometry : bool
+        Return (mask, ContourGeometry) pairs, so the measured contour is not traced again.
 
     Returns
     -------
-    particles : list of (h, w) bool ndarray
+    particles : list of (h, w) bool ndarray (or of pairs, see ``with_geometry``)
         Regrown convex particles (they may overlap each other).
     discarded : int
         Regrown particles dropped because they were non-convex again.
@@ -122,8 +142,9 @@ def uecs_split(
     particles, discarded = [], 0
     for marker in find_markers(region, min_marker_px, convexity_threshold, solidity_threshold):
         grown = regrow(marker, region)[1:-1, 1:-1]
-        if is_convex(contour_geometry(grown), convexity_threshold, solidity_threshold):
-            particles.append(grown)
+        geom = contour_geometry(grown)
+        if is_convex(geom, convexity_threshold, solidity_threshold):
+            particles.append((grown, geom) if with_geometry else grown)
         else:
             discarded += 1
     return particles, discarded

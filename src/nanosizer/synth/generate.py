@@ -29,7 +29,7 @@ class SynthImage:
         Instance truth; overlaps go to the smaller particle, as in nanosizer's own output.
     full_masks : list of Region
         Each particle's full, unoccluded mask.
-    table : pandas.DataFrame
+    table : pandas.DataFrame or None
         Per particle: measures of the full mask (nanosizer columns), ``shape``,
         ``nominal_diameter_nm``, ``touches_border`` and ``overlaps``.
     params : SceneParams
@@ -44,8 +44,14 @@ class SynthImage:
     params: SceneParams
 
 
-def generate(params: SceneParams, rng: int | np.random.Generator | None = 0) -> SynthImage:
-    """Render one micrograph; the same parameters and seed give the same image and truth."""
+def generate(
+    params: SceneParams, rng: int | np.random.Generator | None = 0, *, with_table: bool = True
+) -> SynthImage:
+    """Render one micrograph; the same parameters and seed give the same image and truth.
+
+    ``with_table=False`` skips measuring the truth particles (``table`` is None): training only
+    needs the masks, and the measurement is the slowest part of a small scene.
+    """
     rng = np.random.default_rng(rng)
     shape = tuple(params.size_px)
     px = params.pixel_size_nm
@@ -72,7 +78,7 @@ def generate(params: SceneParams, rng: int | np.random.Generator | None = 0) -> 
         image, covered = draw_distractors(image, params, rng)
     labels = paint_labels(regions, shape)
     labels[covered] = 0
-    table = _truth_table(regions, kept, px, shape)
+    table = _truth_table(regions, kept, px, shape) if with_table else None
     return SynthImage(image, px, labels > 0, labels, regions, table, params)
 
 

@@ -95,16 +95,52 @@ def low_contrast(rng, size=1024) -> SceneParams:
 def high_contrast(rng, size=1024) -> SceneParams:
     """Large particles saturating to black on a flat bright background (figure-like)."""
     return SceneParams(
-        **_base(rng, size, carbon_texture=_u(rng, 0.0, 0.02), illumination=0.02),
-        pixel_size_nm=_u(rng, 0.3, 1.0),
+        **_base(rng, size, dose=_logu(rng, 1000, 8000), carbon_texture=_u(rng, 0.0, 0.01), illumination=0.02),
+        pixel_size_nm=_u(rng, 0.15, 1.0),
         mean_diameter_nm=_u(rng, 30, 90),
         diameter_spread=0.12,
         shapes=("sphere", "cube", "octahedron-hex"),
         structures=("solid", "core-shell", "hollow", "rim"),
-        coverage=_u(rng, 0.1, 0.4),
+        coverage=_u(rng, 0.02, 0.4),
         overlap="touching",
-        contrast=_u(rng, 2.0, 4.0),
+        contrast=_u(rng, 2.5, 5.0),
         saturate=True,
+        distractors=("scale-bar", "text"),
+    )
+
+
+def tsem_agglomerates(rng, size=1024) -> SceneParams:
+    """Transmission-SEM-like: bipyramids ~25 px across, black on white, sparse to agglomerated."""
+    return SceneParams(
+        **_base(
+            rng, size, dose=_logu(rng, 2000, 10000), carbon_texture=_u(rng, 0.0, 0.008), illumination=0.03
+        ),
+        pixel_size_nm=_u(rng, 5.0, 9.0),
+        mean_diameter_nm=_u(rng, 150, 220),
+        diameter_spread=0.2,
+        shapes=("octahedron-rhombic", "sphere", "ellipsoid"),
+        aspect_range=(1.1, 1.6),
+        coverage=_logu(rng, 0.005, 0.3),
+        overlap="medium",
+        agglomerate=0.85,
+        contrast=_u(rng, 2.5, 5.0),
+        saturate=True,
+    )
+
+
+def dense_packing(rng, size=1024) -> SceneParams:
+    """Close-packed layers and large agglomerates covering most of the field."""
+    return SceneParams(
+        **_base(rng, size),
+        pixel_size_nm=_u(rng, 0.15, 0.5),
+        mean_diameter_nm=_u(rng, 15, 60),
+        diameter_spread=_u(rng, 0.05, 0.15),
+        shapes=("sphere", "cube"),
+        structures=("solid", "core-shell"),
+        coverage=_u(rng, 0.8, 1.4),  # counts overlaps twice: the covered fraction stays below
+        overlap="medium",
+        agglomerate=0.9,
+        contrast=_u(rng, 0.8, 2.5),
         distractors=("scale-bar", "text"),
     )
 
@@ -126,19 +162,36 @@ def mixed_shapes(rng, size=1024) -> SceneParams:
 
 
 def training(rng, size=512) -> SceneParams:
-    """The wide randomisation used to train the network: everything, distractors included."""
+    """The wide randomisation used to train the network: everything, distractors included.
+
+    Sizes are drawn in pixels (6 to 160 px across) so every scale the network meets at its
+    working resolution is covered evenly; a quarter of the scenes use the saturating
+    high-contrast regime (black particles on a flat white background) and coverage reaches
+    dense packing, as in the real figure crops.
+    """
+    pixel_size = _logu(rng, 0.02, 1.0)
+    saturate = rng.random() < 0.25
+    base = _base(
+        rng,
+        size,
+        blur_px=_u(rng, 0.4, 2.0),
+        dose=_logu(rng, 20, 1000),
+        carbon_texture=_logu(rng, 0.003, 0.02) if saturate else _logu(rng, 0.01, 0.1),
+        illumination=_u(rng, 0.0, 0.3),
+    )
     return SceneParams(
-        **_base(rng, size),
-        pixel_size_nm=_logu(rng, 0.02, 1.0),
-        mean_diameter_nm=_logu(rng, 1.5, 100),
+        **base,
+        pixel_size_nm=pixel_size,
+        mean_diameter_nm=_logu(rng, 6, 160) * pixel_size,
         diameter_spread=_u(rng, 0.05, 0.35),
         shapes=tuple(rng.choice(SHAPES, size=int(rng.integers(1, 4)), replace=False)),
         aspect_range=(1.2, 4.0),
         structures=tuple(rng.choice(STRUCTURES, size=2)),
-        coverage=_u(rng, 0.02, 0.45),
+        coverage=_u(rng, 0.02, 0.7),
         overlap=str(rng.choice(["none", "touching", "low", "medium", "high"])),
-        agglomerate=_u(rng, 0, 0.7),
-        contrast=_logu(rng, 0.15, 4.0),
+        agglomerate=_u(rng, 0, 0.8),
+        contrast=_logu(rng, 1.5, 5.0) if saturate else _logu(rng, 0.3, 3.0),
+        saturate=saturate,
         thick_carbon=0.3,
         fringes=_u(rng, 0, 0.3),
         distractors=tuple(d for d in DISTRACTORS if rng.random() < 0.3),
@@ -153,6 +206,8 @@ PRESETS: dict[str, Callable] = {
     "overlap-high": _overlap("high"),
     "low-contrast": low_contrast,
     "high-contrast": high_contrast,
+    "tsem-agglomerates": tsem_agglomerates,
+    "dense-packing": dense_packing,
     "mixed-shapes": mixed_shapes,
     "training": training,
 }

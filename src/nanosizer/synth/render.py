@@ -51,11 +51,17 @@ def detector(intensity: np.ndarray, params: SceneParams, rng: np.random.Generato
     if params.blur_px > 0:
         intensity = ndi.gaussian_filter(intensity, params.blur_px)
     counts = rng.poisson(np.clip(intensity, 0, None) * params.dose).astype(np.float32) / params.dose
+    if params.saturate:
+        # A contrast setting that clips: thick particles read as black, background near white
+        # (figure-like and transmission-SEM images).
+        floor = rng.uniform(0.15, 0.45)
+        counts = np.clip((counts - floor) / (1.0 - floor), 0.0, None)
     if params.dtype == "float32":
         return counts.astype(np.float32)
     top = 255 if params.dtype == "uint8" else 65535
-    gain = top * rng.uniform(0.55, 0.8) / max(float(np.percentile(counts, 99.5)), 1e-6)
-    offset = rng.uniform(0, 0.05) * top
+    level = rng.uniform(0.8, 0.97) if params.saturate else rng.uniform(0.55, 0.8)
+    gain = top * level / max(float(np.percentile(counts, 99.5)), 1e-6)
+    offset = 0.0 if params.saturate else rng.uniform(0, 0.05) * top
     return np.clip(counts * gain + offset, 0, top).astype(params.dtype)
 
 

@@ -1,0 +1,132 @@
+"""Segmentation and sizing on the real evaluation-only sets in ../shared/realdata.
+
+    python benchmarks/real_accuracy.py [--segmenters network,threshold] [--zoom 1.0] [--model M.onnx]
+
+EMPS test crops (dark particles, ``--pixel-size 1``): particle IoU pooled over pixels and per
+image. BAM TiO2 transmission-SEM fields (info bar cropped, 7.34375 nm/px): particle IoU against
+the manual masks after the published TSEM→SEM translation, and the median equivalent diameter
+of the full pipeline (UECS) against the manual instances (≥ 20 px, as ``fields.csv``).
+Nothing here is ever used for training.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import tifffile
+from PIL import Image
+
+from nanosizer.evaluation import Confusion
+from nanosizer.io import read_micrographs
+from nanosizer.pipeline import analyze_micrograph, segment_micrograph
+from nanosizer.settings import Settings
+
+REALDATA = (
+    Path(os.environ.get("NANOSIZER_SHARED", Path(__file__).resolve().parents[2] / "shared")) / "realdata"
+)
+BAM_PIXEL_NM = 7.34375
+BAM_ROWS = 712
+
+
+def emps(settings: Settings) -> tuple[Confusion, list[float]]:
+    folder = REALDATA / "emps-test-darkfg"
+    total, per_image = Confusion(np.zeros((2, 2), np.int64)), []
+    for path in sorted((folder / "images").glob("*.png")):
+        truth = np.asarray(Image.open(folder / "segmaps" / path.name)) > 0
+        micrograph = read_micrographs(path, pixel_size_nm=1.0)[0]
+        conf = Confusion.of(segment_micrograph(micrograph, settings), truth)
+        total = total + conf
+        per_image.append(conf.metrics()["iou_particle"])
+    return total, per_image
+
+
+def shift_to_sem(mask: np.ndarray, dx: float, dy: float) -> tuple[np.ndarray, tuple[slice, slice]]:
+    """Move a TSEM-frame mask by the registration (+dx right, +dy down); also the valid window."""
+    dx, dy = int(round(dx)), int(round(dy))
+    out = np.zeros_like(mask)
+    h, w = mask.shape
+    src = (slice(max(0, -dy), h - max(0, dy)), slice(max(0, -dx), w - max(0, dx)))
+    dst = (slice(max(0, dy), h - max(0, -dy)), slice(max(0, dx), w - max(0, -dx)))
+    out[dst] = mask[src]
+    return out, dst
+
+
+def bam(settings: Settings) -> tuple[Confusion, list[dict]]:
+    folder = REALDATA / "bam-tio2-tsem"
+    fields = pd.read_csv(folder / "fields.csv")
+    total, rows = Confusion(np.zeros((2, 2), np.int64)), []
+    crop = settings.replace(roi=(0, 0, BAM_ROWS, 1024))
+    for field in fields.itertuples():
+        micrograph = read_micrographs(folder / "tsem" / f"{field.tsem_id}.tif", pixel_size_nm=BAM_PIXEL_NM)[0]
+        result = analyze_micrograph(micrograph, crop)
+        pred, window = shift_to_sem(
+            result.segmentation, field.tsem_to_sem_translation_px_x, field.tsem_to_sem_translation_px_y
+        )
+        manual = tifffile.imread(folder / "mask_manual" / f"{field.sem_id}_m.tif")[:BAM_ROWS] > 0
+        conf = Confusion.of(pred[window], manual[window])
+        total = total + conf
+        found = result.particles["equivalent_diameter_nm"]
+        rows.append(
+            {
+                "field": field.tsem_id,
+                "iou": conf.metrics()["iou_particle"],
+                "n_found": len(found),
+                "n_manual": field.manual_instances_ge20px,
+                "median_ecd_nm": float(found.median()) if len(found) else float("nan"),
+                "manual_median_ecd_nm": field.manual_eqd_nm_median,
+            }
+        )
+    return total, rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--segmenters", default="network,threshold")
+    parser.add_argument("--zoom", type=float, default=1.0, help="network working-scale factor")
+    parser.add_argument("--model", default=None, help="ONNX model (default: the shipped one)")
+    args = parser.parse_args()
+    if not REALDATA.is_dir():
+        raise SystemExit(f"no real data at {REALDATA}")
+    print(
+        "| segmenter | EMPS IoU (pooled) | EMPS per-image median / min | BAM IoU (pooled) "
+        "| BAM median ECD err | s |"
+    )
+    print("|---|---|---|---|---|---|")
+    per_image = {}
+    for segmenter in args.segmenters.split(","):
+        settings = Settings(segmenter=segmenter, network_zoom=args.zoom, model=args.model)
+        tic = time.perf_counter()
+        e_total, e_images = emps(settings)
+        b_total, b_rows = bam(settings)
+        per_image[segmenter] = (e_images, b_rows)
+        found = np.median([r["median_ecd_nm"] for r in b_rows])
+        manual = np.median([r["manual_median_ecd_nm"] for r in b_rows])
+        errs = [r["median_ecd_nm"] / r["manual_median_ecd_nm"] - 1 for r in b_rows]
+        print(
+            f"| {segmenter} | {e_total.metrics()['iou_particle']:.3f} | {np.median(e_images):.3f} / "
+            f"{np.min(e_images):.3f} | {b_total.metrics()['iou_particle']:.3f} | "
+            f"{found / manual - 1:+.1%} (fields {min(errs):+.0%}..{max(errs):+.0%}) | "
+            f"{time.perf_counter() - tic:.0f} |"
+        )
+    if "network" in per_image and "threshold" in per_image:
+        net, thr = np.array(per_image["network"][0]), np.array(per_image["threshold"][0])
+        print(
+            f"\nEMPS images where the network loses > 0.02 IoU to the threshold: "
+            f"{int((net < thr - 0.02).sum())} of {net.size}"
+        )
+        for n, t in zip(per_image["network"][1], per_image["threshold"][1], strict=True):
+            print(
+                f"BAM {n['field']}: IoU net {n['iou']:.3f} thr {t['iou']:.3f}; median ECD net "
+                f"{n['median_ecd_nm']:.0f} thr {t['median_ecd_nm']:.0f} "
+                f"manual {n['manual_median_ecd_nm']:.0f} nm; "
+                f"count net {n['n_found']} thr {t['n_found']} manual {n['n_manual']}"
+            )
+
+
+if __name__ == "__main__":
+    main()

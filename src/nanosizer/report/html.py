@@ -1,0 +1,147 @@
+"""``report.html``: one self-contained page per run (images embedded, no network needed)."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .atomic import write_text
+
+STYLE = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1100px;
+color:#222;line-height:1.45;padding:0 1rem}
+h1{font-size:1.6rem;margin-bottom:.2rem}
+h2{margin-top:2.2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}
+table{border-collapse:collapse;font-size:.85rem;margin:.6rem 0}
+td,th{border:1px solid #ddd;padding:.25rem .5rem;text-align:right}th{background:#f3f6fa}
+td:first-child,th:first-child{text-align:left}
+.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(320px,1fr));gap:1rem}
+figure{margin:0;border:1px solid #e3e3e3;border-radius:6px;padding:.5rem;background:#fafafa}
+figure img{width:100%;height:auto}figcaption{font-size:.8rem;color:#555}
+.note{color:#555;font-size:.85rem}.bad{color:#b00}
+"""
+
+
+def _img_tag(data: bytes, alt: str, mime: str = "image/png") -> str:
+    return f'<img alt="{html.escape(alt)}" src="data:{mime};base64,{base64.b64encode(data).decode()}">'
+
+
+def _thumbnail(path: Path, width: int = 480) -> bytes | None:
+    """A small PNG of an overlay for the gallery (None when the file is missing)."""
+    from PIL import Image
+
+    if not path.is_file():
+        return None
+    with Image.open(path) as im:
+        im = im.convert("RGB")
+        if im.width > width:
+            im = im.resize((width, max(1, round(im.height * width / im.width))), Image.Resampling.LANCZOS)
+        buf = io.BytesIO()
+        im.save(buf, format="PNG", optimize=False, compress_level=6)
+    return buf.getvalue()
+
+
+def _table(frame: pd.DataFrame, digits: int = 4) -> str:
+    def fmt(v):
+        if isinstance(v, (float, np.floating)):
+            return "" if not np.isfinite(v) else f"{v:.{digits}g}"
+        return html.escape(str(v))
+
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{fmt(v)}</td>" for v in row) + "</tr>" for row in frame.itertuples(index=False)
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def write_report(
+    out_dir: str | Path,
+    statistics: pd.DataFrame,
+    eu: dict,
+    images: list[str],
+    settings: dict,
+    plots: dict[str, list[Path]],
+    failures: list[tuple[str, str]],
+    title: str = "nanosizer report",
+) -> Path:
+    """Write ``OUT/report.html`` from the run's statistics, plots and per-image folders."""
+    out_dir = Path(out_dir)
+    parts = [
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
+        f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>",
+    ]
+    parts.append(
+        f"<p class='note'>{len(images)} image(s), {int(statistics['count'].max()) if len(statistics) else 0} "
+        "particle(s) in the largest sample. Lengths in nm, areas in nm². Intervals are 95 % bootstrap "
+        "confidence intervals.</p>"
+    )
+    parts.append("<h2>Sample statistics</h2>")
+    cols = [
+        "sample",
+        "measure",
+        "count",
+        "mean",
+        "std",
+        "median",
+        "d10",
+        "d50",
+        "d50_ci_low",
+        "d50_ci_high",
+        "d90",
+    ]
+    parts.append(_table(statistics[[c for c in cols if c in statistics]]))
+    parts.append("<h2>EU nanomaterial criterion (2022/C 229/01)</h2>")
+    for sample, crit in eu.items():
+        verdict = "meets" if crit.get("nanomaterial") else "does not meet"
+        parts.append(
+            f"<p><b>{html.escape(str(sample))}</b>: {crit['share_1_100_nm']:.1%} of {crit['count']} "
+            "particles have a "
+            f"Feret min in 1–100 nm (95 % CI {crit['share_ci_low']:.1%}–{crit['share_ci_high']:.1%}); "
+            f"number-based median Feret min {crit['median_feret_min_nm']:.3g} nm; the sample {verdict} "
+            f"the ≥ 50 % criterion.</p>"
+            if crit["count"]
+            else f"<p><b>{html.escape(str(sample))}</b>: no particles.</p>"
+        )
+    parts.append(
+        "<p class='note'>Limitation: a micrograph is a 2-D projection; the particle thickness along the beam "
+        "is not measured, so the smallest external dimension may be smaller than the Feret min.</p>"
+    )
+    parts.append("<h2>Distributions</h2>")
+    for sample, files in plots.items():
+        parts.append(f"<h3>{html.escape(str(sample))}</h3><div class='grid'>")
+        for path in files:
+            if path.suffix == ".png" and path.is_file():
+                parts.append(
+                    f"<figure>{_img_tag(path.read_bytes(), path.stem)}<figcaption>{html.escape(path.stem)} "
+                    f"(<a href='plots/{html.escape(path.stem)}.svg'>SVG</a>)</figcaption></figure>"
+                )
+        parts.append("</div>")
+    parts.append("<h2>Images</h2><div class='grid'>")
+    for name in images:
+        thumb = _thumbnail(out_dir / name / "overlay.png")
+        link = html.escape(name)
+        img = _img_tag(thumb, name) if thumb else "<p class='bad'>overlay missing</p>"
+        parts.append(
+            f"<figure><a href='{link}/overlay.png'>{img}</a><figcaption><b>{link}</b> — "
+            f"<a href='{link}/particles.csv'>particles.csv</a> · "
+            f"<a href='{link}/summary.json'>summary.json</a> · "
+            f"<a href='{link}/labels.tif'>labels.tif</a></figcaption></figure>"
+        )
+    parts.append("</div>")
+    if failures:
+        parts.append("<h2 class='bad'>Failures</h2><ul>")
+        parts += [f"<li><code>{html.escape(f)}</code>: {html.escape(r)}</li>" for f, r in failures]
+        parts.append("</ul>")
+    parts.append("<h2>Settings</h2>")
+    parts.append(
+        _table(pd.DataFrame({"setting": list(settings), "value": [str(v) for v in settings.values()]}))
+    )
+    parts.append("</body></html>")
+    target = out_dir / "report.html"
+    write_text(target, "\n".join(parts))
+    return target

@@ -1,0 +1,193 @@
+"""The trained segmenter: DeepLabv3+ (ResNet-18) run by onnxruntime, tile by tile.
+
+The network was trained on micrographs normalised as a whole (robust percentiles) with dark
+particles; inference does exactly the same, cuts the image into overlapping tiles, blends the
+tile probabilities with weights that fall off towards tile edges, and thresholds at 0.5.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import NanosizerError
+from .preprocess import normalise
+
+MODEL_NAME = "deeplabv3plus_r18.onnx"
+INFERENCE_THREADS: int | None = None  # None: onnxruntime's default; batch workers set 1
+ALIGN = 16  # the network's output stride: input sides must be multiples of it
+TILE, OVERLAP = 1024, 64  # largest tile side and overlap between tiles, px
+TARGET_PARTICLE_PX = 40.0  # typical particle diameter the automatic zoom aims at
+
+
+def default_model_path() -> Path:
+    """The model shipped inside the package."""
+    return Path(str(resources.files("nanosizer") / "data" / "model" / MODEL_NAME))
+
+
+@dataclass(frozen=True)
+class NetworkModel:
+    """A loaded ONNX segmentation model and what it says about itself."""
+
+    path: Path
+    session: object
+    sha256: str
+    info: dict
+
+    @property
+    def input_name(self) -> str:
+        return self.session.get_inputs()[0].name
+
+
+@functools.lru_cache(maxsize=4)
+def load_model(path: str | Path | None = None) -> NetworkModel:
+    """Open an ONNX model once per process (``None``: the shipped model)."""
+    import onnxruntime as ort
+
+    path = Path(path) if path is not None else default_model_path()
+    if not path.is_file():
+        raise NanosizerError("model file not found (pass --model PATH or use --segmenter threshold)", path)
+    data = path.read_bytes()
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    if INFERENCE_THREADS:
+        options.intra_op_num_threads = INFERENCE_THREADS
+    try:
+        session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own untyped errors on bad files
+        raise NanosizerError(f"not a loadable ONNX model ({type(exc).__name__})", path) from None
+    meta = session.get_modelmeta().custom_metadata_map
+    info = json.loads(meta.get("nanosizer", "{}"))
+    return NetworkModel(path, session, hashlib.sha256(data).hexdigest(), info)
+
+
+def tile_layout(length: int, tile: int, overlap: int) -> tuple[int, list[int]]:
+    """Tile size and start offsets covering ``length`` px with tiles of at most ``tile`` px.
+
+    The fewest tiles that keep at least ``overlap`` px between neighbours, shrunk to share the
+    length evenly (sizes stay multiples of 16), so little is computed twice.
+    """
+    if length <= tile:
+        return -(-length // ALIGN) * ALIGN, [0]
+    count = -(-(length - overlap) // (tile - overlap))
+    size = -(-(length + (count - 1) * overlap) // count)
+    size = min(tile, -(-size // ALIGN) * ALIGN)
+    starts = np.linspace(0, length - size, count).round().astype(int).tolist()
+    return size, starts
+
+
+def _ramp(n: int, overlap: int) -> np.ndarray:
+    ramp = np.minimum(1.0, (np.arange(n) + 0.5) / max(overlap, 1))
+    return np.minimum(ramp, ramp[::-1]).astype(np.float32)
+
+
+def blend_weight(height: int, width: int, overlap: int) -> np.ndarray:
+    """Separable ramp: 1 in the middle, falling linearly to ~0 over ``overlap`` px at the edges.
+
+    Tile borders see the least context, so neighbouring tiles take over there; the weights
+    are normalised by their sum, so image borders (one tile only) keep the right value.
+    """
+    return np.outer(_ramp(height, overlap), _ramp(width, overlap))
+
+
+def predict_probability(
+    model: NetworkModel, image01: np.ndarray, tile: int = TILE, overlap: int = OVERLAP, batch: int = 4
+) -> np.ndarray:
+    """Particle probability of a normalised image (float in [0, 1], dark particles).
+
+    Images up to a tile run whole (padded to a multiple of 16); larger ones run as
+    overlapping tiles (:func:`tile_layout`), ``batch`` at a time, blended by
+    :func:`blend_weight`. Tiles bound the memory of any image size.
+    """
+    h, w = image01.shape
+    tile = max(4 * ALIGN, tile // ALIGN * ALIGN)
+    overlap = min(overlap, tile // 4)
+    th, rows = tile_layout(h, tile, overlap)
+    tw, cols = tile_layout(w, tile, overlap)
+    ph, pw = max(h, th), max(w, tw)
+    padded = np.pad(image01, ((0, ph - h), (0, pw - w)), mode="reflect") if (ph, pw) != (h, w) else image01
+    padded = np.ascontiguousarray(padded, dtype=np.float32)
+    boxes = [(r, c) for r in rows for c in cols]
+    if len(boxes) == 1:
+        out = model.session.run(None, {model.input_name: padded[None, None]})[0]
+        return out[0, 0, :h, :w]
+    weight = blend_weight(th, tw, overlap)
+    acc = np.zeros((ph, pw), np.float32)
+    norm = np.zeros((ph, pw), np.float32)
+    for k in range(0, len(boxes), batch):
+        chunk = boxes[k : k + batch]
+        stack = np.stack([padded[r : r + th, c : c + tw] for r, c in chunk])[:, None]
+        probs = model.session.run(None, {model.input_name: stack})[0][:, 0]
+        for (r, c), p in zip(chunk, probs, strict=True):
+            acc[r : r + th, c : c + tw] += p * weight
+            norm[r : r + th, c : c + tw] += weight
+    return (acc / norm)[:h, :w]
+
+
+def network_input(image: np.ndarray, particles: str = "dark") -> np.ndarray:
+    """The image as the network expects it: normalised to [0, 1] as a whole, dark particles."""
+    data = normalise(image)
+    return 1.0 - data if particles == "bright" else data
+
+
+def rescale(image: np.ndarray, zoom: float) -> np.ndarray:
+    """Bilinear (anti-aliased when shrinking) resampling by ``zoom``."""
+    from skimage.transform import rescale as sk_rescale
+
+    return sk_rescale(image, zoom, order=1, anti_aliasing=zoom < 1, preserve_range=True).astype(np.float32)
+
+
+def auto_zoom(data01: np.ndarray, target_px: float = TARGET_PARTICLE_PX) -> float:
+    """Zoom that brings the median particle (a quick Otsu estimate) to about ``target_px`` across.
+
+    Large particles are shrunk (fewer pixels for the network, which also sees them whole);
+    zooms between 0.7 and 1.4 are left at 1 (not worth resampling); the zoom stays in
+    [0.25, 2]. Images without a plausible estimate (fewer than 3 regions) keep zoom 1.
+    """
+    from scipy import ndimage as ndi
+    from skimage.filters import threshold_otsu
+
+    step = max(1, min(data01.shape) // 256)
+    small = ndi.gaussian_filter(data01[::step, ::step], 1.0)
+    if np.ptp(small) <= 0:
+        return 1.0
+    mask = small < threshold_otsu(small)
+    labels, count = ndi.label(mask)
+    if count < 3:
+        return 1.0
+    areas = np.bincount(labels.ravel())[1:] * step * step
+    areas = areas[areas >= 16]  # ignore noise specks
+    if areas.size < 3:
+        return 1.0
+    median_px = float(np.sqrt(4 * np.median(areas) / np.pi))
+    zoom = float(np.clip(target_px / median_px, 0.25, 2.0))
+    return 1.0 if 0.7 <= zoom <= 1.4 else round(zoom, 3)
+
+
+def network_probability(
+    image: np.ndarray, particles: str = "dark", model_path: str | Path | None = None, zoom: float | str = 1.0
+) -> np.ndarray:
+    """Particle probability at the image's own resolution (``zoom``: working-scale factor)."""
+    model = load_model(model_path)
+    data = network_input(image, particles)
+    if zoom == "auto":
+        zoom = auto_zoom(data)
+    if zoom == 1.0:
+        return predict_probability(model, data)
+    prob = predict_probability(model, rescale(data, zoom))
+    from skimage.transform import resize
+
+    return resize(prob, image.shape, order=1, anti_aliasing=False, preserve_range=True).astype(np.float32)
+
+
+def segment_network(
+    image: np.ndarray, particles: str = "dark", model_path: str | Path | None = None, zoom: float | str = 1.0
+) -> np.ndarray:
+    """Binary particle map: network probability above 0.5."""
+    return network_probability(image, particles, model_path, zoom) > 0.5

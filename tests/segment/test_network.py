@@ -1,0 +1,100 @@
+"""The shipped network through onnxruntime: accuracy on bundled images, tiling, inputs, errors."""
+
+import numpy as np
+import pytest
+import tifffile
+from typer.testing import CliRunner
+
+from nanosizer.cli import app
+from nanosizer.data import DATA_DIR
+from nanosizer.errors import NanosizerError
+from nanosizer.segment.network import (
+    blend_weight,
+    default_model_path,
+    load_model,
+    network_input,
+    predict_probability,
+    segment_network,
+    tile_layout,
+)
+
+EXAMPLES = DATA_DIR / "examples"
+# The shipped model on the bundled examples (measured 2026-11-25; see the model card).
+MIN_EXAMPLE_IOU = 0.85
+
+
+def _example(name):
+    image = tifffile.imread(EXAMPLES / f"example_{name}.tif")
+    truth = tifffile.imread(EXAMPLES / "truth" / f"example_{name}_mask.tif") > 0
+    return image, truth
+
+
+def _iou(a, b):
+    return (a & b).sum() / max((a | b).sum(), 1)
+
+
+def test_the_model_ships_and_describes_itself():
+    path = default_model_path()
+    assert path.is_file() and path.stat().st_size < 50 * 2**20
+    model = load_model()
+    assert len(model.sha256) == 64
+    assert model.info["recipe"]["tile"] == 256 and 0 < model.info["val_iou"] <= 1
+
+
+@pytest.mark.parametrize("name", ["overlap-low", "pt-cubes", "ultrasmall-au"])
+def test_bundled_examples_are_segmented(name):
+    image, truth = _example(name)
+    assert _iou(segment_network(image), truth) >= MIN_EXAMPLE_IOU
+
+
+def test_tiles_cover_the_image():
+    for length in (16, 255, 512, 513, 1000, 2048, 4099):
+        size, starts = tile_layout(length, 256, 64)
+        assert size % 16 == 0 and size <= max(256, length + 15)
+        assert starts[0] == 0 and starts[-1] + size >= length
+        assert all(b - a <= size - 64 for a, b in zip(starts, starts[1:], strict=False))
+    assert tile_layout(2048, 1024, 64) == (736, [0, 656, 1312])
+    w = blend_weight(64, 96, 16)
+    assert w.shape == (64, 96) and w.min() > 0 and w.max() == 1.0
+
+
+def test_tiled_prediction_matches_the_whole_image_pass():
+    image, _ = _example("overlap-low")
+    data = network_input(image)
+    model = load_model()
+    whole = predict_probability(model, data, tile=512)
+    tiled = predict_probability(model, data, tile=256, overlap=64)
+    assert np.abs(whole - tiled).mean() < 0.02
+    assert ((whole > 0.5) == (tiled > 0.5)).mean() > 0.99
+
+
+def test_bit_depth_and_polarity_do_not_change_the_result():
+    image, _ = _example("pt-cubes")
+    reference = segment_network(image)
+    as_float = image.astype(np.float32) / 255 * 3.7 + 12.0
+    as_uint16 = image.astype(np.uint16) * 257
+    for other in (segment_network(as_float), segment_network(as_uint16)):
+        assert (other == reference).mean() > 0.999
+    inverted = segment_network(image.max() - image.astype(np.int32), particles="bright")
+    assert (inverted == reference).mean() > 0.999
+
+
+def test_missing_or_broken_model_is_a_clear_error(tmp_path):
+    with pytest.raises(NanosizerError, match="model file not found"):
+        load_model(tmp_path / "nope.onnx")
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(b"\x00garbage")
+    with pytest.raises(NanosizerError, match="not a loadable ONNX model") as err:
+        load_model(broken)
+    assert str(broken) in str(err.value)
+    image = EXAMPLES / "example_pt-cubes.tif"
+    result = CliRunner().invoke(
+        app, ["analyze", str(image), "-o", str(tmp_path / "o"), "--model", str(broken)]
+    )
+    assert result.exit_code == 2 and "broken.onnx" in result.output
+
+
+def test_zoom_resamples_back_to_the_image_grid():
+    image, truth = _example("overlap-low")
+    zoomed = segment_network(image, zoom=0.75)
+    assert zoomed.shape == image.shape and _iou(zoomed, truth) > 0.75

@@ -1,0 +1,108 @@
+"""Batches: the run report, parallel and Dask engines giving identical tables, and --resume."""
+
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from nanosizer.batch import run_batch
+from nanosizer.cli import app
+from nanosizer.settings import Settings
+from nanosizer.synth import synth, write_synth
+
+SETTINGS = Settings(segmenter="threshold")
+
+
+@pytest.fixture(scope="module")
+def series(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("series")
+    for k in range(3):
+        write_synth(synth("overlap-low", rng=20 + k, size=256), folder, f"field{k}")
+    (folder / "broken.tif").write_bytes(b"not a tiff at all")
+    return folder
+
+
+def _tables(out):
+    return pd.read_csv(out / "particles.csv"), pd.read_csv(out / "summary.csv")
+
+
+def test_report_statistics_and_plots(series, tmp_path):
+    out = tmp_path / "run"
+    report = run_batch([series / "*.tif"], out, SETTINGS, sample="TiO2 lot 7")
+    assert report.images == ["field0", "field1", "field2"] and len(report.failures) == 1
+    page = (out / "report.html").read_text()
+    for name in report.images:
+        assert f"{name}/particles.csv" in page
+    assert page.count("data:image/png;base64") >= 3 + 7  # gallery + plots
+    assert "broken.tif" in page and "EU nanomaterial" in page
+    for stem in ("equivalent_diameter_nm", "feret_scatter", "per_image"):
+        assert (out / "plots" / f"TiO2_lot_7_{stem}.png").is_file()
+        assert (out / "plots" / f"TiO2_lot_7_{stem}.svg").is_file()
+    statistics = pd.read_csv(out / "statistics.csv")
+    particles, summary = _tables(out)
+    ecd = statistics[statistics["measure"] == "equivalent_diameter_nm"].iloc[0]
+    assert ecd["count"] == len(particles) and ecd["median"] == pytest.approx(
+        particles.equivalent_diameter_nm.median()
+    )
+    assert set(particles["sample"]) == {"TiO2 lot 7"}
+    eu = json.loads((out / "eu_criterion.json").read_text())["TiO2 lot 7"]
+    assert eu["count"] == len(particles)
+
+
+def test_process_pool_and_dask_give_the_sequential_tables(series, tmp_path):
+    pytest.importorskip("dask.distributed")
+    run_batch([series], tmp_path / "seq", SETTINGS, report=False)
+    run_batch([series], tmp_path / "pool", SETTINGS, workers=2, report=False)
+    dask_report = run_batch([series], tmp_path / "dask", SETTINGS, workers=2, scheduler="local", report=False)
+    assert [f for f, _ in dask_report.failures] == [str(series / "broken.tif")]
+    reference = _tables(tmp_path / "seq")
+    for engine in ("pool", "dask"):
+        for got, want in zip(_tables(tmp_path / engine), reference, strict=True):
+            got["sample"] = want["sample"]  # sample defaults to the output folder's name
+            pd.testing.assert_frame_equal(got, want)
+        assert pd.read_csv(tmp_path / engine / "failures.csv")["file"].tolist() == [
+            str(series / "broken.tif")
+        ]
+
+
+def test_resume_skips_finished_files_and_redoes_a_deleted_one(series, tmp_path):
+    out = tmp_path / "run"
+    first = run_batch([series], out, SETTINGS, report=False)
+    before = _tables(out)
+    shutil.rmtree(out / "field1")
+    again = run_batch([series], out, SETTINGS, resume=True, report=False)
+    assert again.resumed == 2 and again.images == first.images
+    assert (out / "field1" / "particles.csv").is_file()
+    for got, want in zip(_tables(out), before, strict=True):
+        pd.testing.assert_frame_equal(got, want)
+    changed = run_batch([series], out, SETTINGS.replace(separation="watershed"), resume=True, report=False)
+    assert changed.resumed == 0  # other settings: nothing reused
+
+
+def test_compare_command(series, tmp_path):
+    out = tmp_path / "run"
+    run_batch([series / "field0.tif"], out, SETTINGS, report=False)
+    manual = tmp_path / "manual.csv"
+    sizes = pd.read_csv(out / "particles.csv")["equivalent_diameter_nm"] * 1.02
+    manual.write_text("diameter_nm\n" + "\n".join(f"{v:.3f}" for v in sizes))
+    result = CliRunner().invoke(app, ["compare", str(out), str(manual)])
+    assert result.exit_code == 0, result.output
+    row = pd.read_csv(out / "comparison.csv").iloc[0]
+    assert row["manual_count"] == len(sizes) and row["relative_difference"] == pytest.approx(-0.02, abs=1e-3)
+    assert (out / "comparison.png").stat().st_size > 1000
+    bad = CliRunner().invoke(app, ["compare", str(out), str(series / "broken.tif")])
+    assert bad.exit_code == 2 and "broken.tif" in bad.output
+
+
+def test_cli_workers_resume_and_sample_options(series, tmp_path):
+    out = tmp_path / "run"
+    args = ["analyze", str(series), "-o", str(out), "--segmenter", "threshold", "--workers", "2"]
+    first = CliRunner().invoke(app, [*args, "--sample-by-folder"])
+    assert first.exit_code == 1 and "broken.tif" in first.output  # the bad file fails, the rest is done
+    assert set(pd.read_csv(out / "particles.csv")["sample"]) == {series.name}
+    again = CliRunner().invoke(app, [*args, "--resume", "--sample-by-folder"])
+    assert "3 file(s) reused" in again.output
+    assert np.isfinite(pd.read_csv(out / "summary.csv")["equivalent_diameter_nm_mean"]).all()

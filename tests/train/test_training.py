@@ -1,0 +1,89 @@
+"""Training end to end on tiny scenes: batches, a few steps, export, inference with onnxruntime."""
+
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("onnx")
+
+from nanosizer.segment.network import load_model, predict_probability  # noqa: E402
+from nanosizer.train.data import augmented_batch, synthetic_pool  # noqa: E402
+from nanosizer.train.export import export_onnx  # noqa: E402
+from nanosizer.train.loop import Recipe, learning_rate, train  # noqa: E402
+from nanosizer.train.model import DeepLabV3Plus  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def pool():
+    return synthetic_pool(4, seed=5, size=128, workers=1)
+
+
+def test_pool_is_seeded_and_masks_match_dark_pixels(pool):
+    again = synthetic_pool(4, seed=5, size=128, workers=1)
+    np.testing.assert_array_equal(pool.images, again.images)
+    for image, mask in zip(pool.images, pool.masks, strict=True):
+        if 0 < mask.sum() < mask.size:
+            assert image[mask].mean() < image[~mask].mean()
+
+
+def test_augmented_batches_are_deterministic_and_binary(pool):
+    x1, y1 = augmented_batch(pool, np.random.default_rng(3), 4, 64)
+    x2, y2 = augmented_batch(pool, np.random.default_rng(3), 4, 64)
+    assert x1.shape == y1.shape == (4, 1, 64, 64)
+    assert torch.equal(x1, x2) and torch.equal(y1, y2)
+    assert set(torch.unique(y1).tolist()) <= {0.0, 1.0}
+    assert 0.0 <= float(x1.min()) and float(x1.max()) <= 1.0
+
+
+def test_network_keeps_the_input_size():
+    model = DeepLabV3Plus(decoder_channels=16).eval()
+    with torch.no_grad():
+        out = model(torch.rand(2, 1, 80, 112))
+    assert out.shape == (2, 1, 80, 112)
+    assert float(out.min()) >= 0 and float(out.max()) <= 1
+
+
+def test_learning_rate_warms_up_then_steps_down():
+    recipe = Recipe(steps=100, warmup=10, lr=1e-3, lr_steps=(0.5, 0.8))
+    assert learning_rate(recipe, 0) == pytest.approx(1e-4)
+    assert learning_rate(recipe, 20) == pytest.approx(1e-3)
+    assert learning_rate(recipe, 60) == pytest.approx(3e-4)
+    assert learning_rate(recipe, 90) == pytest.approx(9e-5)
+
+
+def test_tiny_run_trains_resumes_and_exports(tmp_path):
+    recipe = Recipe(
+        steps=4, batch=2, tile=64, pool_size=4, val_size=2, scene_size=128, val_every=2, decoder_channels=16
+    )
+    best = train(tmp_path / "run", Recipe(**{**recipe.__dict__, "steps": 2}), progress=False)
+    assert 0.0 <= best <= 1.0
+    train(tmp_path / "run", recipe, progress=False)  # resumes from step 2
+    log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == [2, 4]
+    path = export_onnx(tmp_path / "run" / "best.pt", tmp_path / "tiny.onnx")
+    model = load_model(path)
+    assert model.info["recipe"]["decoder_channels"] == 16
+    prob = predict_probability(model, np.random.default_rng(0).random((100, 140)).astype(np.float32), tile=64)
+    assert prob.shape == (100, 140)
+    assert np.isfinite(prob).all()
+
+
+def test_own_labelled_data_joins_the_pool(tmp_path):
+    import tifffile
+
+    from nanosizer.train.data import folder_pool
+
+    (tmp_path / "images").mkdir()
+    (tmp_path / "masks").mkdir()
+    image = np.full((200, 300), 180, np.uint8)
+    image[50:90, 60:120] = 40
+    tifffile.imwrite(tmp_path / "images" / "mine.tif", image)
+    tifffile.imwrite(tmp_path / "masks" / "mine_mask.tif", (image < 100).astype(np.uint8))
+    pool = folder_pool(tmp_path, size=128)
+    assert pool.images.shape[1:] == (128, 128) and len(pool) == 4  # 2 x 3 squares, reflect-padded
+    assert pool.masks[0][50:90, 60:120].all() and pool.images[0][60, 70] < 50
+    (tmp_path / "images" / "orphan.tif").write_bytes(b"")
+    with pytest.raises(ValueError, match="orphan.tif: no reference mask"):
+        folder_pool(tmp_path, size=128)
