@@ -87,7 +87,7 @@ def bam(settings: Settings) -> tuple[Confusion, list[dict]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--segmenters", default="network,threshold")
-    parser.add_argument("--zoom", type=float, default=1.0, help="network working-scale factor")
+    parser.add_argument("--zoom", default="1.0", help="network working-scale factor or auto")
     parser.add_argument("--model", default=None, help="ONNX model (default: the shipped one)")
     args = parser.parse_args()
     if not REALDATA.is_dir():
@@ -99,7 +99,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     per_image = {}
     for segmenter in args.segmenters.split(","):
-        settings = Settings(segmenter=segmenter, network_zoom=args.zoom, model=args.model)
+        settings = Settings(segmenter=segmenter, network_zoom=args.zoom, model=args.model)  # validated there
         tic = time.perf_counter()
         e_total, e_images = emps(settings)
         b_total, b_rows = bam(settings)

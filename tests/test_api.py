@@ -36,7 +36,7 @@ def test_unknown_setting_and_missing_pixel_size():
 
 
 def test_import_is_light():
-    heavy = "('torch', 'dask', 'pandas', 'skimage')"
+    heavy = "('torch', 'dask', 'pandas', 'skimage', 'onnxruntime')"
     code = f"import sys, nanosizer; print([m for m in {heavy} if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

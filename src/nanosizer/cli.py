@@ -132,6 +132,9 @@ def analyze(
     model: Model = None,
     roi: Roi = None,
     network_zoom: Zoom = "1.0",
+    no_edge_refinement: Annotated[
+        bool, typer.Option("--no-edge-refinement", help="Keep the network's edges on high-contrast images.")
+    ] = False,
     particles: Particles = "dark",
     formats: Formats = "csv,xlsx",
     overwrite: Overwrite = False,
@@ -141,7 +144,7 @@ def analyze(
     ] = None,
     scheduler: Annotated[
         str | None,
-        typer.Option("--scheduler", help="Dask scheduler address tcp://HOST:PORT (nanosizer[cluster])."),
+        typer.Option("--scheduler", help="Dask scheduler address tcp://HOST:PORT (extra: cluster)."),
     ] = None,
     dask: Annotated[bool, typer.Option("--dask", help="Run on a local Dask cluster started here.")] = False,
     resume: Annotated[
@@ -164,6 +167,7 @@ def analyze(
         model=str(model) if model else None,
         roi=_roi(roi),
         network_zoom=network_zoom if network_zoom == "auto" else _float(network_zoom, "--network-zoom"),
+        edge_refinement=not no_edge_refinement,
     )
     raise typer.Exit(
         _run(
@@ -332,22 +336,38 @@ def train(
         Path | None, typer.Option("--export", help="Write the best checkpoint as ONNX here at the end.")
     ] = None,
     fresh: Annotated[bool, typer.Option("--fresh", help="Ignore an existing last.pt (no resume).")] = False,
+    preset: Annotated[str, typer.Option("--preset", help="Synthetic scene preset to train on.")] = "training",
+    init: Annotated[
+        Path | None, typer.Option("--init", help="Start from this checkpoint's weights (a later stage).")
+    ] = None,
+    stop_after: Annotated[
+        int | None, typer.Option("--stop-after", help="End at this step, keeping the --steps schedule.")
+    ] = None,
 ) -> None:
-    """Train the segmentation network on synthetic micrographs (needs nanosizer[train])."""
+    """Train the segmentation network on synthetic micrographs (needs the train extra)."""
     try:
         import onnx  # noqa: F401
         import torch  # noqa: F401
 
-        from .train.loop import Recipe
-        from .train.loop import train as run_training
+        from .segment.train.loop import Recipe
+        from .segment.train.loop import train as run_training
     except ImportError as exc:  # the train extra is missing
         typer.echo(f"error: training needs the train extra (pip install 'nanosizer[train]'): {exc}", err=True)
         raise typer.Exit(2) from None
-    recipe = Recipe(steps=steps, batch=batch, lr=lr, pool_size=pool_size, val_every=val_every, seed=seed)
-    best = run_training(output, recipe, data=data, resume=not fresh)
+    recipe = Recipe(
+        steps=steps,
+        batch=batch,
+        lr=lr,
+        pool_size=pool_size,
+        val_every=val_every,
+        seed=seed,
+        preset=preset,
+        init=str(init) if init else None,
+    )
+    best = run_training(output, recipe, data=data, resume=not fresh, stop_after=stop_after)
     typer.echo(f"best validation IoU {best:.4f}; checkpoints in {output}")
     if export is not None:
-        from .train.export import export_onnx
+        from .segment.train.export import export_onnx
 
         export_onnx(output / "best.pt", export)
         typer.echo(f"model -> {export}")

@@ -56,6 +56,11 @@ class Settings:
         Depth of the h-maxima of the distance transform used as watershed markers.
     remove_border : bool
         Drop particles cut by the image border (after separation).
+    edge_refinement : bool
+        On high-contrast images, take particle edges from the threshold for the particles the
+        network confirms (see :func:`nanosizer.segment.refine_edges`).
+    refine_min_separability : float
+        Otsu separability (0–1) from which an image counts as high-contrast.
     roi : (top, left, bottom, right) or None
         Analyse only this pixel rectangle (e.g. to leave out an info bar); its edges count as
         the image border.
@@ -76,6 +81,8 @@ class Settings:
     min_marker_px: int = 30
     watershed_h_px: float = 2.0
     remove_border: bool = True
+    edge_refinement: bool = True
+    refine_min_separability: float = 0.9
     roi: tuple[int, int, int, int] | None = None
 
     def __post_init__(self):
@@ -85,7 +92,7 @@ class Settings:
         for name in ("blur_sigma_px", "min_particle_ecd_nm", "max_hole_ecd_nm", "watershed_h_px"):
             if getattr(self, name) < 0:
                 raise ValueError(f"setting {name} must be >= 0, got {getattr(self, name)}")
-        for name in ("convexity_threshold", "solidity_threshold", "min_convexity"):
+        for name in ("convexity_threshold", "solidity_threshold", "min_convexity", "refine_min_separability"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"setting {name} must lie in [0, 1], got {getattr(self, name)}")
         if self.min_marker_px < 1 or self.max_holes < 0:

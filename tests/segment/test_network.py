@@ -98,3 +98,18 @@ def test_zoom_resamples_back_to_the_image_grid():
     image, truth = _example("overlap-low")
     zoomed = segment_network(image, zoom=0.75)
     assert zoomed.shape == image.shape and _iou(zoomed, truth) > 0.75
+
+
+def test_typical_particle_size_ignores_agglomeration():
+    from helpers import disc_mask
+
+    from nanosizer.segment.network import auto_zoom, typical_particle_px
+
+    mask = np.zeros((512, 512), bool)
+    for centre in [(100, 100), (100, 136), (100, 172), (300, 300), (400, 100), (420, 420)]:
+        mask |= disc_mask(mask.shape, centre, 20)  # three of them touch in a chain
+    image = np.where(mask, 0.2, 0.8).astype(np.float32)
+    assert typical_particle_px(image) == pytest.approx(40, abs=4)
+    assert auto_zoom(image, target_px=40) == 1.0
+    assert auto_zoom(image, target_px=10) == pytest.approx(0.25)
+    assert typical_particle_px(np.full((64, 64), 0.5, np.float32)) is None

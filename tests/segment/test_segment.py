@@ -39,3 +39,18 @@ def test_specks_below_half_a_nanometre_are_removed_and_holes_filled():
     assert out[55:61, 55:61].all()
     assert not out[44:54, 64:74].any()
     assert circle_area_px(0.5, px) == pytest.approx(np.pi / 4 * 100)
+
+
+def test_edge_refinement_keeps_confirmed_threshold_regions_on_high_contrast_images():
+    from nanosizer.segment import refine_edges
+    from nanosizer.settings import Settings
+
+    first, second = disc_mask((128, 128), (40, 40), 12), disc_mask((128, 128), (90, 80), 15)
+    image = np.where(first | second, 10.0, 240.0)
+    network = disc_mask((128, 128), (41, 40), 14)  # found the first particle, edges a bit off
+    notes = []
+    refined = refine_edges(image, network, Settings(), notes)
+    assert (refined & first).sum() / (refined | first).sum() > 0.95 and not (refined & second).any()
+    assert "separability" in notes[0]
+    noisy = image + np.random.default_rng(0).normal(0, 80, image.shape)  # low separability
+    assert (refine_edges(noisy, network, Settings()) == network).all()

@@ -6,7 +6,7 @@ import numpy as np
 
 from .cleanup import clean_mask
 from .preprocess import normalise, particle_signal
-from .threshold import segment_threshold
+from .threshold import otsu_separability, segment_threshold, threshold_probability
 
 
 def segment(image: np.ndarray, pixel_size_nm: float, settings, notes: list | None = None) -> np.ndarray:
@@ -24,8 +24,40 @@ def segment(image: np.ndarray, pixel_size_nm: float, settings, notes: list | Non
         if zoom != 1.0 and notes is not None:
             how = "automatic" if settings.network_zoom == "auto" else "--network-zoom"
             notes.append(f"network run on the image resampled by {zoom:g} ({how}); results at native pixels")
-        return segment_network(image, settings.particles, settings.model, zoom)
+        found = segment_network(image, settings.particles, settings.model, zoom)
+        if settings.edge_refinement:
+            found = refine_edges(image, found, settings, notes)
+        return found
     return segment_threshold(image, settings.blur_sigma_px, settings.particles)
 
 
-__all__ = ["clean_mask", "normalise", "particle_signal", "segment", "segment_threshold"]
+__all__ = ["clean_mask", "normalise", "particle_signal", "refine_edges", "segment", "segment_threshold"]
+
+
+def refine_edges(
+    image: np.ndarray, network_mask: np.ndarray, settings, notes: list | None = None
+) -> np.ndarray:
+    """On high-contrast images, threshold edges for the particles the network found.
+
+    When Otsu's separability reaches ``settings.refine_min_separability`` (black particles on
+    a flat background, where a threshold is exact at the edges), the threshold's regions that
+    the network confirms (at least half of their pixels) replace the network mask: the network
+    decides what is a particle (not a label, smudge or scale bar), the threshold where its
+    edge lies. Other images keep the network mask.
+    """
+    from scipy import ndimage as ndi
+
+    score, cut = threshold_probability(image, settings.blur_sigma_px, settings.particles)
+    separability = otsu_separability(score, cut)
+    if separability < settings.refine_min_separability:
+        return network_mask
+    labels, count = ndi.label(score > cut)
+    if count == 0:
+        return network_mask
+    confirmed = ndi.mean(network_mask.astype(np.float32), labels, np.arange(1, count + 1)) >= 0.5
+    if notes is not None:
+        notes.append(
+            f"high-contrast image (Otsu separability {separability:.2f}): particle edges from the "
+            f"threshold, {int(confirmed.sum())} of {count} threshold regions confirmed by the network"
+        )
+    return np.concatenate([[False], confirmed])[labels]

@@ -117,6 +117,7 @@ def predict_probability(
     if len(boxes) == 1:
         out = model.session.run(None, {model.input_name: padded[None, None]})[0]
         return out[0, 0, :h, :w]
+    batch = max(1, min(batch, (512 * 512 * 4) // (th * tw)))  # bounds activation memory on big tiles
     weight = blend_weight(th, tw, overlap)
     acc = np.zeros((ph, pw), np.float32)
     norm = np.zeros((ph, pw), np.float32)
@@ -143,30 +144,41 @@ def rescale(image: np.ndarray, zoom: float) -> np.ndarray:
     return sk_rescale(image, zoom, order=1, anti_aliasing=zoom < 1, preserve_range=True).astype(np.float32)
 
 
-def auto_zoom(data01: np.ndarray, target_px: float = TARGET_PARTICLE_PX) -> float:
-    """Zoom that brings the median particle (a quick Otsu estimate) to about ``target_px`` across.
+def typical_particle_px(data01: np.ndarray) -> float | None:
+    """Median particle diameter in px from a quick Otsu map (None without a plausible answer).
 
-    Large particles are shrunk (fewer pixels for the network, which also sees them whole);
-    zooms between 0.7 and 1.4 are left at 1 (not worth resampling); the zoom stays in
-    [0.25, 2]. Images without a plausible estimate (fewer than 3 regions) keep zoom 1.
+    Twice the largest inscribed radius of each region: agglomerates of touching particles
+    give the width of one particle, not of the cluster.
     """
     from scipy import ndimage as ndi
     from skimage.filters import threshold_otsu
 
     step = max(1, min(data01.shape) // 256)
-    small = ndi.gaussian_filter(data01[::step, ::step], 1.0)
+    small = ndi.gaussian_filter(data01[::step, ::step].astype(np.float32), 1.0)
     if np.ptp(small) <= 0:
-        return 1.0
-    mask = small < threshold_otsu(small)
-    labels, count = ndi.label(mask)
+        return None
+    labels, count = ndi.label(small < threshold_otsu(small))
     if count < 3:
+        return None
+    areas = np.bincount(labels.ravel())[1:]
+    keep = np.flatnonzero(areas >= 4) + 1  # ignore noise specks
+    if keep.size < 3:
+        return None
+    inscribed = ndi.maximum(ndi.distance_transform_edt(labels > 0), labels, keep)
+    return float(2 * np.median(inscribed) * step)
+
+
+def auto_zoom(data01: np.ndarray, target_px: float = TARGET_PARTICLE_PX) -> float:
+    """Zoom that brings the typical particle to about ``target_px`` across.
+
+    Large particles are shrunk (fewer pixels for the network, which then sees them whole);
+    zooms between 0.7 and 1.4 are left at 1 (not worth resampling); the zoom stays in
+    [0.25, 2]. Images without a plausible size estimate keep zoom 1.
+    """
+    size = typical_particle_px(data01)
+    if size is None:
         return 1.0
-    areas = np.bincount(labels.ravel())[1:] * step * step
-    areas = areas[areas >= 16]  # ignore noise specks
-    if areas.size < 3:
-        return 1.0
-    median_px = float(np.sqrt(4 * np.median(areas) / np.pi))
-    zoom = float(np.clip(target_px / median_px, 0.25, 2.0))
+    zoom = float(np.clip(target_px / size, 0.25, 2.0))
     return 1.0 if 0.7 <= zoom <= 1.4 else round(zoom, 3)
 
 

@@ -6,10 +6,11 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .scene import STRUCTURES, SceneParams
+from .scene import MORE_STRUCTURES, STRUCTURES, SceneParams
 from .shapes import SHAPES
 
 DISTRACTORS = ("scale-bar", "text", "info-bar", "contamination", "film-edge")
+MORE_DISTRACTORS = ("smudge",)  # kept apart: earlier presets draw from DISTRACTORS only
 
 
 def _u(rng, lo, hi):
@@ -137,7 +138,7 @@ def dense_packing(rng, size=1024) -> SceneParams:
         diameter_spread=_u(rng, 0.05, 0.15),
         shapes=("sphere", "cube"),
         structures=("solid", "core-shell"),
-        coverage=_u(rng, 0.8, 1.4),  # counts overlaps twice: the covered fraction stays below
+        coverage=_u(rng, 0.9, 2.0),  # counts overlaps twice: the covered fraction stays below
         overlap="medium",
         agglomerate=0.9,
         contrast=_u(rng, 0.8, 2.5),
@@ -158,6 +159,7 @@ def mixed_shapes(rng, size=1024) -> SceneParams:
         overlap="low",
         contrast=_u(rng, 0.6, 2.0),
         fringes=_u(rng, 0.0, 0.2),
+        distractors=("info-bar", "scale-bar") if rng.random() < 0.5 else (),  # figure-like panels
     )
 
 
@@ -198,6 +200,29 @@ def training(rng, size=512) -> SceneParams:
     )
 
 
+def training_v2(rng, size=512) -> SceneParams:
+    """Stage-2 training scenes: ``training`` plus what the first network got wrong.
+
+    Grey organic smudges that are not particles (beside black, saturated particles), mesoporous
+    and textured interiors, denser packing, more of the saturating regime, and no particle
+    fainter than the shot noise.
+    """
+    params = training(rng, size)
+    params.saturate = params.saturate or rng.random() < 0.1
+    if params.saturate:
+        params.contrast = max(params.contrast, 1.5)
+    params.structures = tuple(rng.choice(STRUCTURES + MORE_STRUCTURES, size=2))
+    params.coverage = _u(rng, 0.02, 1.2)
+    # Every particle stays visible above the shot noise (thin plates attenuate ~3x less).
+    thin = any(shape.endswith("plate") for shape in params.shapes)
+    params.contrast = max(params.contrast * (2.0 if thin else 1.0), 3.0 / np.sqrt(params.dose))
+    # Grey smudges only beside black (saturated) particles: elsewhere they would teach the
+    # network that grey, soft-edged particles are background.
+    extra = MORE_DISTRACTORS if params.saturate else ()
+    params.distractors = tuple(d for d in DISTRACTORS + extra if rng.random() < 0.35)
+    return params
+
+
 PRESETS: dict[str, Callable] = {
     "ultrasmall-au": ultrasmall_au,
     "pt-cubes": pt_cubes,
@@ -210,6 +235,7 @@ PRESETS: dict[str, Callable] = {
     "dense-packing": dense_packing,
     "mixed-shapes": mixed_shapes,
     "training": training,
+    "training-v2": training_v2,
 }
 
 

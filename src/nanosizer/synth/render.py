@@ -81,6 +81,14 @@ def draw_distractors(image: np.ndarray, params: SceneParams, rng: np.random.Gene
             for _ in range(int(rng.integers(1, 4))):
                 blob = correlated_noise((h, w), rng, scales_px=(int(rng.integers(16, 96)),)) > 2.2
                 out = np.where(blob, out * rng.uniform(0.8, 0.93), out)
+        elif kind == "smudge":  # organic residue: grey, irregular, soft-edged, never a particle
+            for _ in range(int(rng.integers(2, 8))):
+                scale = int(rng.integers(8, 64))
+                field = correlated_noise((h, w), rng, scales_px=(scale, 2 * scale))
+                blob = ndi.gaussian_filter(
+                    (field > rng.uniform(1.6, 2.4)).astype(np.float32), rng.uniform(1, 3)
+                )
+                out = out * (1 - rng.uniform(0.15, 0.45) * blob)
         elif kind == "film-edge":
             yy, xx = np.mgrid[0:h, 0:w]
             ang = rng.uniform(0, 2 * np.pi)

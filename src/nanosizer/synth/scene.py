@@ -11,6 +11,8 @@ from .shapes import Particle
 # Minimum centre distance as a fraction of the sum of radii, per overlap degree.
 OVERLAP_MIN_DISTANCE = {"none": 1.08, "touching": 0.98, "low": 0.85, "medium": 0.70, "high": 0.55}
 STRUCTURES = ("solid", "core-shell", "hollow", "rim", "grains")
+# Added later; kept apart so the scenes of earlier presets (and trained models) stay reproducible.
+MORE_STRUCTURES = ("porous",)
 
 
 @dataclass

@@ -130,6 +130,16 @@ def _internal_structure(p: Particle, u, v, thick):
         return np.where(inside, np.maximum(thick - 0.9 * cavity, 0.08 * p.diameter_nm), 0.0)
     if p.structure == "rim":  # darker rim, lighter centre
         return np.where(inside, thick * (0.6 + 0.6 * np.clip(rho / r, 0, 1) ** 2), 0.0)
+    if p.structure == "porous":  # mesoporous: random pores a few % of the size across
+        from scipy.ndimage import gaussian_filter
+
+        seed = (
+            int(abs(p.row * 7919 + p.col * 104729 + p.diameter_nm * 1e3)) % 2**32
+        )  # same particle, same pores
+        noise = np.random.default_rng(seed).standard_normal(thick.shape)
+        pores = gaussian_filter(noise, max(1.0, 0.02 * thick.shape[0]))
+        pores /= pores.std() + 1e-9
+        return np.where(inside, thick * np.clip(0.8 + 0.35 * pores, 0.2, None), 0.0)
     if p.structure == "grains":
         phase = np.sin(u * 1.7 / max(r, 1e-3) * 3) * np.cos(v * 2.3 / max(r, 1e-3) * 3)
         return np.where(inside, thick * (1.0 + 0.35 * np.sign(phase)), 0.0)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..segment.preprocess import normalise
+from ..preprocess import normalise
 
 
 @dataclass
@@ -30,8 +30,8 @@ class Pool:
 
 
 def _scene(args) -> tuple[np.ndarray, np.ndarray]:
-    from ..synth.generate import generate
-    from ..synth.presets import preset_params
+    from ...synth.generate import generate
+    from ...synth.presets import preset_params
 
     seed, size, preset = args
     rng = np.random.default_rng(seed)
@@ -69,9 +69,9 @@ def folder_pool(folder: Path, size: int = 512) -> Pool:
 
     Each pair is cut into ``size`` squares (reflect-padded), so any image size can join.
     """
-    from ..batch import read_mask
-    from ..evaluation import match_masks
-    from ..io import read_micrographs
+    from ...batch import read_mask
+    from ...evaluation import match_masks
+    from ...io import read_micrographs
 
     folder = Path(folder)
     images, masks = [], []

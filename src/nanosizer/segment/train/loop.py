@@ -37,6 +37,8 @@ class Recipe:
     seed: int = 0
     decoder_channels: int = 128
     threads: int = 2
+    preset: str = "training"  # synthetic scene preset of the pool and validation set
+    init: str | None = None  # start from this checkpoint's weights (a later training stage)
 
 
 def learning_rate(recipe: Recipe, step: int) -> float:
@@ -93,8 +95,19 @@ def validate(model, val: Pool) -> float:
     return inter / max(union, 1)
 
 
-def train(out: Path, recipe: Recipe, data: Path | None = None, resume: bool = True, progress: bool = True):
-    """Train into ``out`` (checkpoints ``last.pt``/``best.pt``, ``log.jsonl``); returns the best IoU."""
+def train(
+    out: Path,
+    recipe: Recipe,
+    data: Path | None = None,
+    resume: bool = True,
+    progress: bool = True,
+    stop_after: int | None = None,
+):
+    """Train into ``out`` (checkpoints ``last.pt``/``best.pt``, ``log.jsonl``); returns the best IoU.
+
+    ``stop_after`` ends the run early at that step (after its checkpoint), keeping the
+    schedule of the full ``recipe.steps``: a first stage of a staged training.
+    """
     import torch
     from tqdm import tqdm
 
@@ -105,7 +118,9 @@ def train(out: Path, recipe: Recipe, data: Path | None = None, resume: bool = Tr
     torch.set_num_threads(recipe.threads)
     torch.manual_seed(recipe.seed)
     cache = out / "cache"
-    pool = synthetic_pool(recipe.pool_size, recipe.seed * 1_000_003, recipe.scene_size, cache=cache)
+    pool = synthetic_pool(
+        recipe.pool_size, recipe.seed * 1_000_003, recipe.scene_size, preset=recipe.preset, cache=cache
+    )
     if data is not None:
         pool = merge(pool, folder_pool(data, recipe.scene_size))
     val = synthetic_pool(
@@ -115,6 +130,9 @@ def train(out: Path, recipe: Recipe, data: Path | None = None, resume: bool = Tr
     opt = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
     step, best = 0, -1.0
     last = out / "last.pt"
+    if recipe.init and not (resume and last.exists()):
+        model.load_state_dict(torch.load(recipe.init, map_location="cpu", weights_only=False)["model"])
+        log.info("weights from %s", recipe.init)
     if resume and last.exists():
         state = torch.load(last, map_location="cpu", weights_only=False)
         model.load_state_dict(state["model"])
@@ -123,7 +141,8 @@ def train(out: Path, recipe: Recipe, data: Path | None = None, resume: bool = Tr
         log.info("resumed at step %d (best IoU %.4f)", step, best)
     bar = tqdm(total=recipe.steps, initial=step, disable=not progress, desc="training", unit="step")
     running, t0 = [], time.perf_counter()
-    while step < recipe.steps:
+    end = min(recipe.steps, stop_after or recipe.steps)
+    while step < end:
         model.train()
         rng = np.random.default_rng([recipe.seed, step])  # batch depends only on (seed, step): resumable
         x, y = augmented_batch(pool, rng, recipe.batch, recipe.tile)
@@ -137,7 +156,7 @@ def train(out: Path, recipe: Recipe, data: Path | None = None, resume: bool = Tr
         step += 1
         bar.update(1)
         bar.set_postfix(loss=f"{np.mean(running[-50:]):.3f}", best=f"{best:.3f}")
-        if step % recipe.val_every == 0 or step == recipe.steps:
+        if step % recipe.val_every == 0 or step == end:
             recalibrate_batchnorm(model, pool, recipe, seed=step)
             iou = validate(model, val)
             record = {

@@ -9,10 +9,10 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("onnx")
 
 from nanosizer.segment.network import load_model, predict_probability  # noqa: E402
-from nanosizer.train.data import augmented_batch, synthetic_pool  # noqa: E402
-from nanosizer.train.export import export_onnx  # noqa: E402
-from nanosizer.train.loop import Recipe, learning_rate, train  # noqa: E402
-from nanosizer.train.model import DeepLabV3Plus  # noqa: E402
+from nanosizer.segment.train.data import augmented_batch, synthetic_pool  # noqa: E402
+from nanosizer.segment.train.export import export_onnx  # noqa: E402
+from nanosizer.segment.train.loop import Recipe, learning_rate, train  # noqa: E402
+from nanosizer.segment.train.model import DeepLabV3Plus  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +73,7 @@ def test_tiny_run_trains_resumes_and_exports(tmp_path):
 def test_own_labelled_data_joins_the_pool(tmp_path):
     import tifffile
 
-    from nanosizer.train.data import folder_pool
+    from nanosizer.segment.train.data import folder_pool
 
     (tmp_path / "images").mkdir()
     (tmp_path / "masks").mkdir()
