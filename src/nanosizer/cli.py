@@ -56,6 +56,12 @@ def _settings(**kwargs):
         raise typer.BadParameter(str(exc)) from None
 
 
+def _segmenter_options(model: Path | None, roi: str | None, network_zoom: str) -> dict:
+    """Settings from the --model, --roi and --network-zoom texts (shared by analyze and evaluate)."""
+    zoom = network_zoom if network_zoom == "auto" else _float(network_zoom, "--network-zoom")
+    return {"model": str(model) if model else None, "roi": _roi(roi), "network_zoom": zoom}
+
+
 def _float(text: str, option: str) -> float:
     try:
         return float(text)
@@ -164,9 +170,7 @@ def analyze(
         separation=separation,
         segmenter=segmenter,
         particles=particles,
-        model=str(model) if model else None,
-        roi=_roi(roi),
-        network_zoom=network_zoom if network_zoom == "auto" else _float(network_zoom, "--network-zoom"),
+        **_segmenter_options(model, roi, network_zoom),
         edge_refinement=not no_edge_refinement,
     )
     raise typer.Exit(
@@ -209,9 +213,7 @@ def evaluate(
     settings = _settings(
         segmenter=segmenter,
         particles=particles,
-        model=str(model) if model else None,
-        roi=_roi(roi),
-        network_zoom=network_zoom if network_zoom == "auto" else _float(network_zoom, "--network-zoom"),
+        **_segmenter_options(model, roi, network_zoom),
     )
     image_files, bad = expand_inputs([images])
     mask_files, bad_masks = expand_inputs([masks])

@@ -31,6 +31,10 @@ class Confusion:
     def __add__(self, other: Confusion) -> Confusion:
         return Confusion(self.counts + other.counts)
 
+    def normalised(self) -> np.ndarray:
+        """Each row (true class) divided by its total (an empty row stays 0), for tables and plots."""
+        return self.counts / np.maximum(self.counts.sum(axis=1, keepdims=True), 1)
+
     def metrics(self) -> dict:
         """Global and per-class accuracy, IoU and Dice, and the normalised confusion matrix."""
         c = self.counts.astype(float)
@@ -57,7 +61,7 @@ def confusion_figure(confusion: Confusion, title: str = ""):
     """Matplotlib figure of the row-normalised confusion matrix (values printed in cells)."""
     from matplotlib.figure import Figure
 
-    norm = confusion.counts / np.maximum(confusion.counts.sum(axis=1, keepdims=True), 1)
+    norm = confusion.normalised()
     fig = Figure(figsize=(3.8, 3.4), dpi=150)
     ax = fig.add_subplot()
     ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
@@ -147,9 +151,10 @@ def write_evaluation(out_dir, rows, total: Confusion, failures, title: str = "")
     out_dir.mkdir(parents=True, exist_ok=True)
     table = pd.DataFrame(rows + [{"image": "ALL (pooled pixels)", "mask": "", **total.metrics()}])
     write_csv(table, out_dir / "metrics.csv")
-    norm = total.counts / np.maximum(total.counts.sum(axis=1, keepdims=True), 1)
     frame = pd.DataFrame(
-        norm, index=[f"reference_{c}" for c in CLASSES], columns=[f"predicted_{c}" for c in CLASSES]
+        total.normalised(),
+        index=[f"reference_{c}" for c in CLASSES],
+        columns=[f"predicted_{c}" for c in CLASSES],
     )
     write_csv(frame.reset_index(names="class"), out_dir / "confusion.csv")
     with atomic_path(out_dir / "confusion.png") as tmp:

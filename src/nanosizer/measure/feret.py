@@ -13,17 +13,25 @@ from scipy.spatial import ConvexHull
 _CORNERS = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 
 
+def row_extreme_pixels(mask: np.ndarray) -> np.ndarray:
+    """(row, col) of the first and last pixel of every non-empty row, float (2k, 2).
+
+    Every convex-hull vertex of a region is among them, so hull work can start from these few.
+    """
+    rows = np.flatnonzero(mask.any(axis=1))
+    sub = mask[rows]
+    first = np.argmax(sub, axis=1)
+    last = sub.shape[1] - 1 - np.argmax(sub[:, ::-1], axis=1)
+    return np.concatenate([np.stack([rows, first], 1), np.stack([rows, last], 1)]).astype(float)
+
+
 def hull_of_pixel_squares(mask: np.ndarray) -> np.ndarray:
     """Vertices (k, 2) in (row, col) of the convex hull of the region's pixel squares.
 
     Pixel (i, j) covers [i, i+1] x [j, j+1]; only the first and last pixel of each row can
     contribute hull corners.
     """
-    rows = np.flatnonzero(mask.any(axis=1))
-    sub = mask[rows]
-    first = np.argmax(sub, axis=1)
-    last = sub.shape[1] - 1 - np.argmax(sub[:, ::-1], axis=1)
-    pixels = np.concatenate([np.stack([rows, first], 1), np.stack([rows, last], 1)]).astype(float)
+    pixels = row_extreme_pixels(mask)
     corners = (pixels[:, None, :] + _CORNERS[None]).reshape(-1, 2)
     hull = ConvexHull(corners)
     return corners[hull.vertices]

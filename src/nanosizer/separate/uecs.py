@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage as ndi
 
+from ..measure.feret import row_extreme_pixels
 from ..measure.geometry import contour_geometry, is_convex, polygon_area
 
 CROSS = ndi.generate_binary_structure(2, 1)
@@ -83,12 +84,7 @@ def _may_be_convex(piece: np.ndarray, solidity_threshold: float) -> bool:
     area = int(np.count_nonzero(piece))
     if area < 50:
         return True
-    # Hull vertices are among each row's first and last pixel: test only those.
-    rows = np.flatnonzero(piece.any(axis=1))
-    inner = piece[rows]
-    first = np.argmax(inner, axis=1)
-    last = inner.shape[1] - 1 - np.argmax(inner[:, ::-1], axis=1)
-    points = np.concatenate([np.stack([rows, first], 1), np.stack([rows, last], 1)]).astype(np.float64)
+    points = row_extreme_pixels(piece)  # hull vertices are among them: test only those
     polygon = points[np.argmax(points @ _DIRECTIONS, axis=0)]  # in angular order
     return area >= (solidity_threshold - 0.05) * polygon_area(polygon)
 
