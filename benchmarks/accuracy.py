@@ -1,6 +1,6 @@
 """Accuracy on a generated suite with exact truth, for each segmenter and separation mode.
 
-    python benchmarks/accuracy.py [--n 3] [--size 768]
+    python benchmarks/accuracy.py [--n 3] [--size 768] [--model M.onnx] [--segmenters network]
 
 Prints semantic IoU (particle class), instance F1 at IoU 0.5 (border-touching truth particles
 excluded, as the pipeline removes them), and the relative error of the mean and standard
@@ -45,18 +45,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=3, help="images per preset")
     parser.add_argument("--size", type=int, default=768)
+    parser.add_argument("--model", default=None, help="ONNX model (default: the shipped one)")
+    parser.add_argument("--segmenters", default=",".join(SEGMENTERS))
+    parser.add_argument("--separations", default=",".join(SEPARATIONS))
+    parser.add_argument("--presets", default=",".join(SUITE))
     args = parser.parse_args()
     print(f"{args.n} images of {args.size}² per preset; truth ECD from interior particles")
     print("| preset | segmenter | separation | particle IoU | instance F1 | mean ECD err | std ECD err |")
     print("|---|---|---|---|---|---|---|")
-    for preset in SUITE:
+    for preset in args.presets.split(","):
         samples = []
         for k in range(args.n):
             rng = np.random.default_rng(1000 + k)
             samples.append(generate(preset_params(preset, rng, args.size), rng))
-        for segmenter in SEGMENTERS:
-            for separation in SEPARATIONS:
+        for segmenter in args.segmenters.split(","):
+            for separation in args.separations.split(","):
                 settings = Settings(segmenter=segmenter, separation=separation)
+                if args.model:
+                    settings = settings.replace(model=args.model)
                 ious, f1s, found, truth = [], [], [], []
                 for s in samples:
                     mg = Micrograph(s.image, s.pixel_size_nm, "synthetic", preset)

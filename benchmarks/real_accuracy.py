@@ -89,6 +89,7 @@ def main() -> None:
     parser.add_argument("--segmenters", default="network,threshold")
     parser.add_argument("--zoom", default="1.0", help="network working-scale factor or auto")
     parser.add_argument("--model", default=None, help="ONNX model (default: the shipped one)")
+    parser.add_argument("--edge-refinement", action="store_true", help="threshold edges where confirmed")
     args = parser.parse_args()
     if not REALDATA.is_dir():
         raise SystemExit(f"no real data at {REALDATA}")
@@ -99,7 +100,12 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     per_image = {}
     for segmenter in args.segmenters.split(","):
-        settings = Settings(segmenter=segmenter, network_zoom=args.zoom, model=args.model)  # validated there
+        settings = Settings(  # validated there
+            segmenter=segmenter,
+            network_zoom=args.zoom,
+            model=args.model,
+            edge_refinement=args.edge_refinement,
+        )
         tic = time.perf_counter()
         e_total, e_images = emps(settings)
         b_total, b_rows = bam(settings)

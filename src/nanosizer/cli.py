@@ -138,8 +138,12 @@ def analyze(
     model: Model = None,
     roi: Roi = None,
     network_zoom: Zoom = "1.0",
-    no_edge_refinement: Annotated[
-        bool, typer.Option("--no-edge-refinement", help="Keep the network's edges on high-contrast images.")
+    edge_refinement: Annotated[
+        bool,
+        typer.Option(
+            "--edge-refinement/--no-edge-refinement",
+            help="On high-contrast images take edges from the threshold where the network agrees.",
+        ),
     ] = False,
     particles: Particles = "dark",
     formats: Formats = "csv,xlsx",
@@ -171,7 +175,7 @@ def analyze(
         segmenter=segmenter,
         particles=particles,
         **_segmenter_options(model, roi, network_zoom),
-        edge_refinement=not no_edge_refinement,
+        edge_refinement=edge_refinement,
     )
     raise typer.Exit(
         _run(
@@ -345,6 +349,15 @@ def train(
     stop_after: Annotated[
         int | None, typer.Option("--stop-after", help="End at this step, keeping the --steps schedule.")
     ] = None,
+    device: Annotated[
+        str, typer.Option("--device", help="cpu, or cuda: pool, batches and steps on a GPU (bf16).")
+    ] = "cpu",
+    workers: Annotated[
+        int | None, typer.Option("--workers", help="Scene-generating processes (default: the cores).", min=1)
+    ] = None,
+    max_minutes: Annotated[
+        float | None, typer.Option("--max-minutes", help="Validate, save and stop past this wall time.")
+    ] = None,
 ) -> None:
     """Train the segmentation network on synthetic micrographs (needs the train extra)."""
     try:
@@ -365,8 +378,17 @@ def train(
         seed=seed,
         preset=preset,
         init=str(init) if init else None,
+        device=device,
     )
-    best = run_training(output, recipe, data=data, resume=not fresh, stop_after=stop_after)
+    best = run_training(
+        output,
+        recipe,
+        data=data,
+        resume=not fresh,
+        stop_after=stop_after,
+        workers=workers,
+        max_minutes=max_minutes,
+    )
     typer.echo(f"best validation IoU {best:.4f}; checkpoints in {output}")
     if export is not None:
         from .segment.train.export import export_onnx

@@ -58,7 +58,8 @@ class Settings:
         Drop particles cut by the image border (after separation).
     edge_refinement : bool
         On high-contrast images, take particle edges from the threshold for the particles the
-        network confirms (see :func:`nanosizer.segment.refine_edges`).
+        network confirms (see :func:`nanosizer.segment.refine_edges`). Off by default: with
+        the shipped model it costs 0.034 IoU on the EMPS crops and 0.005 on the BAM fields.
     refine_min_separability : float
         Otsu separability (0–1) from which an image counts as high-contrast.
     roi : (top, left, bottom, right) or None
@@ -81,7 +82,7 @@ class Settings:
     min_marker_px: int = 30
     watershed_h_px: float = 2.0
     remove_border: bool = True
-    edge_refinement: bool = True
+    edge_refinement: bool = False
     refine_min_separability: float = 0.9
     roi: tuple[int, int, int, int] | None = None
 

@@ -75,3 +75,17 @@ def test_distractors_are_background():
     s = generate(params, rng=4)
     bar = max(12, 256 // 14)
     assert not s.mask[-bar:].any()
+
+
+def test_training_v3_has_faint_scenes_above_a_size_aware_visibility_floor():
+    from nanosizer.synth import preset_params
+
+    faint = 0
+    for seed in range(300):
+        p = preset_params("training-v3", np.random.default_rng(seed), 512)
+        if p.saturate:
+            continue
+        diameter_px = p.mean_diameter_nm / p.pixel_size_nm
+        assert p.contrast * np.sqrt(p.dose) * diameter_px >= 12 - 1e-9
+        faint += p.contrast < 0.4
+    assert faint >= 20  # the faint regime is really drawn (about a fifth of unsaturated scenes)

@@ -87,3 +87,50 @@ def test_own_labelled_data_joins_the_pool(tmp_path):
     (tmp_path / "images" / "orphan.tif").write_bytes(b"")
     with pytest.raises(ValueError, match="orphan.tif: no reference mask"):
         folder_pool(tmp_path, size=128)
+
+
+def test_streaming_pool_fills_in_seed_order_like_the_cached_pool(pool):
+    from nanosizer.segment.train.data import StreamingPool
+
+    streaming = StreamingPool(4, seed=5, size=128, preset="training", workers=2, device="cpu")
+    try:
+        streaming.fill(2)
+        assert len(streaming) == 2
+        np.testing.assert_array_equal(streaming.images[:2].numpy(), pool.images[:2])
+        streaming.fill(10)  # more than it holds: all of them
+        assert len(streaming) == 4
+        np.testing.assert_array_equal(streaming.masks.numpy(), pool.masks)
+    finally:
+        streaming.close()
+
+
+def test_batches_from_a_tensor_pool_are_deterministic_and_binary(pool):
+    from nanosizer.segment.train.data import device_pool
+
+    tensors = device_pool(pool, "cpu")
+    x1, y1 = augmented_batch(tensors, np.random.default_rng(4), 3, 64)
+    x2, y2 = augmented_batch(tensors, np.random.default_rng(4), 3, 64)
+    assert torch.equal(x1, x2) and torch.equal(y1, y2)
+    assert set(torch.unique(y1).tolist()) <= {0.0, 1.0}
+    # The geometry is the same as from the numpy pool; only the noise is drawn differently.
+    _, y_np = augmented_batch(pool, np.random.default_rng(4), 3, 64)
+    assert torch.equal(y1, y_np)
+
+
+def test_pool_target_starts_with_a_tenth_and_is_full_at_pool_fill():
+    from nanosizer.segment.train.loop import pool_target
+
+    recipe = Recipe(steps=1000, pool_size=500, pool_fill=0.4)
+    targets = [pool_target(recipe, s) for s in range(0, 1000, 10)]
+    assert targets[0] == 50 and targets == sorted(targets)
+    assert pool_target(recipe, 399) < 500 and pool_target(recipe, 400) == 500 == pool_target(recipe, 999)
+
+
+def test_max_minutes_saves_and_stops_the_run(tmp_path):
+    recipe = Recipe(
+        steps=50, batch=2, tile=64, pool_size=4, val_size=2, scene_size=128, val_every=25, decoder_channels=16
+    )
+    train(tmp_path / "run", recipe, progress=False, max_minutes=0.0, workers=1)
+    log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == [1]
+    assert (tmp_path / "run" / "best.pt").exists()

@@ -1,14 +1,18 @@
 """Training data: a seeded pool of synthetic micrographs and batches of augmented tiles.
 
-Generating a scene costs ~0.3 s on one core, a training step ~2 s on two, so scenes are made
-once per run (in parallel, cached on disk) and every batch draws new random views of them:
-scale (the whole image downscaled included), rotation, flips, gamma, noise and blur. The
-user's own labelled micrographs (``--data DIR``) join the pool the same way.
+Generating a scene costs ~0.5 s on one core, a training step ~1.2 s on two CPU cores (or a
+few milliseconds on a GPU), so scenes are made once per run (in parallel, cached on disk)
+and every batch draws new random views of them: scale (the whole image downscaled
+included), rotation, flips, gamma, noise and blur. On a GPU the pool lives in device memory,
+fills in the background while training starts (``StreamingPool``), and the views are cut
+there. The user's own labelled micrographs (``--data DIR``) join the pool the same way.
 """
 
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
+import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +44,16 @@ def _scene(args) -> tuple[np.ndarray, np.ndarray]:
     return image, scene.mask
 
 
+def _executor(workers: int) -> ProcessPoolExecutor:
+    """Scene workers started by a fork server: safe beside a CUDA context in the parent."""
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"))
+
+
+def default_workers(streaming: bool = False) -> int:
+    """Scene-generating processes: every core, or all but the training loop's when streaming."""
+    return max(1, (os.cpu_count() or 2) - int(streaming))
+
+
 def synthetic_pool(
     n: int, seed: int, size: int = 512, preset: str = "training", workers: int = 2, cache: Path | None = None
 ) -> Pool:
@@ -51,7 +65,7 @@ def synthetic_pool(
             return Pool(data["images"], data["masks"])
     jobs = [(seed + i, size, preset) for i in range(n)]
     if workers > 1:
-        with ProcessPoolExecutor(workers) as ex:
+        with _executor(workers) as ex:
             scenes = list(ex.map(_scene, jobs, chunksize=8))
     else:
         scenes = [_scene(j) for j in jobs]
@@ -62,6 +76,51 @@ def synthetic_pool(
         np.savez(tmp, images=pool.images, masks=pool.masks)
         tmp.replace(path)
     return pool
+
+
+class StreamingPool:
+    """Generated scenes in device memory, filled in seed order by background processes.
+
+    ``fill(k)`` blocks until the first ``k`` scenes are in. The training loop asks for a
+    number that depends on the step alone, so batches are the same however fast the workers
+    are; the GPU starts training on the first scenes instead of waiting for all of them.
+    """
+
+    def __init__(self, n: int, seed: int, size: int, preset: str, workers: int, device: str):
+        import torch
+
+        self.images = torch.zeros((n, size, size), dtype=torch.uint8, device=device)
+        self.masks = torch.zeros((n, size, size), dtype=torch.bool, device=device)
+        self.ready = 0
+        self._executor = _executor(workers)
+        self._futures = [self._executor.submit(_scene, (seed + i, size, preset)) for i in range(n)]
+
+    def __len__(self) -> int:
+        return self.ready
+
+    def fill(self, k: int) -> None:
+        """Wait until the first ``min(k, n)`` scenes are in device memory."""
+        import torch
+
+        while self.ready < min(k, len(self._futures)):
+            image, mask = self._futures[self.ready].result()
+            self._futures[self.ready] = None  # free the worker's copy
+            self.images[self.ready] = torch.from_numpy(image)
+            self.masks[self.ready] = torch.from_numpy(mask)
+            self.ready += 1
+        if self.ready == len(self._futures):
+            self.close()
+
+    def close(self) -> None:
+        """Stop the scene workers (pending scenes are dropped)."""
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def device_pool(pool: Pool, device: str) -> Pool:
+    """The same pool as tensors on ``device`` (batches are then cut there)."""
+    import torch
+
+    return Pool(torch.from_numpy(pool.images).to(device), torch.from_numpy(pool.masks).to(device))
 
 
 def folder_pool(folder: Path, size: int = 512) -> Pool:
@@ -111,8 +170,16 @@ def augmented_batch(pool: Pool, rng: np.random.Generator, batch: int, tile: int 
     import torch.nn.functional as F
 
     idx = rng.integers(len(pool), size=batch)
-    src = torch.from_numpy(pool.images[idx]).float().div_(255).unsqueeze(1)
-    msk = torch.from_numpy(pool.masks[idx]).float().unsqueeze(1)
+    on_device = isinstance(pool.images, torch.Tensor)  # a pool in (GPU) device memory
+    if on_device:
+        device = pool.images.device
+        picked = torch.from_numpy(idx).to(device)
+        src = pool.images[picked].float().div_(255).unsqueeze(1)
+        msk = pool.masks[picked].float().unsqueeze(1)
+    else:
+        device = torch.device("cpu")
+        src = torch.from_numpy(pool.images[idx]).float().div_(255).unsqueeze(1)
+        msk = torch.from_numpy(pool.masks[idx]).float().unsqueeze(1)
     size = pool.images.shape[1]
     # Scale: output tile covers tile*zoom source pixels; a quarter of the views show the whole image.
     zoom = np.exp(rng.uniform(np.log(0.5), np.log(2.0), batch))
@@ -126,21 +193,31 @@ def augmented_batch(pool: Pool, rng: np.random.Generator, batch: int, tile: int 
     theta = np.stack(
         [np.stack([cos * flip, -sin, centre[:, 0]], 1), np.stack([sin * flip, cos, centre[:, 1]], 1)], 1
     )
-    grid = F.affine_grid(torch.from_numpy(theta).float(), (batch, 1, tile, tile), align_corners=False)
+    grid = F.affine_grid(
+        torch.from_numpy(theta).float().to(device), (batch, 1, tile, tile), align_corners=False
+    )
     x = F.grid_sample(src, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
     y = (
         F.grid_sample(msk, grid, mode="bilinear", padding_mode="reflection", align_corners=False) > 0.5
     ).float()
+
     # Photometric: gamma, brightness/contrast, optional blur, noise. Values stay those of a
     # micrograph normalised as a whole (as inference does), so tiles are not re-normalised.
-    gamma = torch.from_numpy(np.exp(rng.uniform(-0.4, 0.4, batch))).float().view(-1, 1, 1, 1)
-    gain = torch.from_numpy(rng.uniform(0.8, 1.2, batch)).float().view(-1, 1, 1, 1)
-    offset = torch.from_numpy(rng.uniform(-0.1, 0.1, batch)).float().view(-1, 1, 1, 1)
+    def per_sample(values):
+        return torch.from_numpy(values).float().to(device).view(-1, 1, 1, 1)
+
+    gamma = per_sample(np.exp(rng.uniform(-0.4, 0.4, batch)))
+    gain = per_sample(rng.uniform(0.8, 1.2, batch))
+    offset = per_sample(rng.uniform(-0.1, 0.1, batch))
     x = x.clamp(0, 1).pow(gamma) * gain + offset
     if rng.random() < 0.3:
         x = gaussian_blur(x, rng.uniform(0.5, 1.5))
-    noise = torch.from_numpy(rng.uniform(0, 0.06, batch)).float().view(-1, 1, 1, 1)
-    x = x + noise * torch.from_numpy(rng.standard_normal(x.shape).astype(np.float32))
+    noise = per_sample(rng.uniform(0, 0.06, batch))
+    if on_device:  # drawn where the batch is, from a generator seeded by ``rng``
+        gen = torch.Generator(device).manual_seed(int(rng.integers(2**62)))
+        x = x + noise * torch.randn(x.shape, generator=gen, device=device)
+    else:
+        x = x + noise * torch.from_numpy(rng.standard_normal(x.shape).astype(np.float32))
     return x.clamp(0, 1).contiguous(), y
 
 
@@ -149,7 +226,7 @@ def gaussian_blur(x, sigma: float):
     import torch
     import torch.nn.functional as F
 
-    k = torch.arange(-3, 4, dtype=torch.float32)
+    k = torch.arange(-3, 4, dtype=torch.float32, device=x.device)
     k = torch.exp(-(k**2) / (2 * sigma**2))
     k = k / k.sum()
     x = F.conv2d(F.pad(x, (3, 3, 0, 0), mode="reflect"), k.view(1, 1, 1, 7))

@@ -14,7 +14,16 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import Pool, augmented_batch, folder_pool, merge, synthetic_pool
+from .data import (
+    Pool,
+    StreamingPool,
+    augmented_batch,
+    default_workers,
+    device_pool,
+    folder_pool,
+    merge,
+    synthetic_pool,
+)
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +48,15 @@ class Recipe:
     threads: int = 2
     preset: str = "training"  # synthetic scene preset of the pool and validation set
     init: str | None = None  # start from this checkpoint's weights (a later training stage)
+    device: str = "cpu"  # "cuda": pool, batches and steps on the GPU, bf16 autocast
+    pool_fill: float = 0.5  # on a GPU: fraction of the run by which the streaming pool is full
+
+
+def pool_target(recipe: Recipe, step: int) -> int:
+    """Scenes a GPU run needs in its pool at ``step``: a tenth at once, all by ``pool_fill``."""
+    start = max(1, recipe.pool_size // 10)
+    ramp = max(1.0, recipe.pool_fill * recipe.steps)
+    return min(recipe.pool_size, start + int((recipe.pool_size - start) * step / ramp))
 
 
 def learning_rate(recipe: Recipe, step: int) -> float:
@@ -70,7 +88,7 @@ def recalibrate_batchnorm(model, pool: Pool, recipe: Recipe, batches: int = 12, 
         m.reset_running_stats()
         m.momentum = None  # cumulative average
     model.train()
-    with torch.no_grad():
+    with torch.no_grad(), _autocast(recipe):
         for _ in range(batches):
             x, _ = augmented_batch(pool, rng, recipe.batch, recipe.tile)
             model.logits(x.contiguous(memory_format=torch.channels_last))
@@ -79,16 +97,45 @@ def recalibrate_batchnorm(model, pool: Pool, recipe: Recipe, batches: int = 12, 
     model.eval()
 
 
-def validate(model, val: Pool) -> float:
+def _autocast(recipe: Recipe):
+    """bf16 autocast on a GPU; a no-op context on the CPU (whose runs stay in float32)."""
+    import contextlib
+
+    import torch
+
+    if recipe.device.startswith("cuda"):
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def train_step(model, opt, x, y, recipe: Recipe, lr: float):
+    """One optimiser step on a batch; returns the loss as a (not yet synchronised) tensor."""
+    import torch
+
+    for group in opt.param_groups:
+        group["lr"] = lr
+    opt.zero_grad(set_to_none=True)
+    with _autocast(recipe):
+        logits = model.logits(x.contiguous(memory_format=torch.channels_last))
+    loss = loss_fn(logits.float(), y)
+    loss.backward()
+    opt.step()
+    return loss.detach()
+
+
+def validate(model, val: Pool, recipe: Recipe | None = None) -> float:
     """Particle IoU over the validation scenes, each predicted whole at its own scale."""
     import torch
 
+    recipe = recipe or Recipe()
     inter = union = 0
     model.eval()
-    with torch.no_grad():
+    with torch.no_grad(), _autocast(recipe):
         for start in range(0, len(val), 4):
-            x = torch.from_numpy(val.images[start : start + 4]).float().div(255).unsqueeze(1)
-            pred = model(x.contiguous(memory_format=torch.channels_last))[:, 0].numpy() > 0.5
+            x = torch.from_numpy(val.images[start : start + 4]).to(recipe.device)
+            x = x.float().div(255).unsqueeze(1)
+            prob = model(x.contiguous(memory_format=torch.channels_last))[:, 0]
+            pred = prob.float().cpu().numpy() > 0.5
             truth = val.masks[start : start + 4]
             inter += int(np.logical_and(pred, truth).sum())
             union += int(np.logical_or(pred, truth).sum())
@@ -102,11 +149,15 @@ def train(
     resume: bool = True,
     progress: bool = True,
     stop_after: int | None = None,
+    workers: int | None = None,
+    max_minutes: float | None = None,
 ):
     """Train into ``out`` (checkpoints ``last.pt``/``best.pt``, ``log.jsonl``); returns the best IoU.
 
     ``stop_after`` ends the run early at that step (after its checkpoint), keeping the
     schedule of the full ``recipe.steps``: a first stage of a staged training.
+    ``max_minutes`` is a safety net for lent machines: past it the run validates, saves and
+    ends wherever it is. ``workers`` processes generate the scenes (default: all cores but one).
     """
     import torch
     from tqdm import tqdm
@@ -117,21 +168,36 @@ def train(
     out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(recipe.threads)
     torch.manual_seed(recipe.seed)
+    torch.backends.cudnn.benchmark = True  # fixed tile size: pick the fastest kernels once
     cache = out / "cache"
-    pool = synthetic_pool(
-        recipe.pool_size, recipe.seed * 1_000_003, recipe.scene_size, preset=recipe.preset, cache=cache
-    )
-    if data is not None:
-        pool = merge(pool, folder_pool(data, recipe.scene_size))
+    gpu = recipe.device != "cpu"
+    workers = workers or default_workers(streaming=gpu and data is None)
+    scene_seed = recipe.seed * 1_000_003
     val = synthetic_pool(
-        recipe.val_size, recipe.seed * 1_000_003 + 10_000_000, recipe.scene_size, cache=cache
+        recipe.val_size, scene_seed + 10_000_000, recipe.scene_size, workers=workers, cache=cache
     )
-    model = DeepLabV3Plus(recipe.decoder_channels).to(memory_format=torch.channels_last)
+    if gpu and data is None:  # fills in the background while the GPU trains
+        pool = StreamingPool(
+            recipe.pool_size,
+            scene_seed,
+            recipe.scene_size,
+            recipe.preset,
+            workers,
+            recipe.device,
+        )
+    else:
+        pool = synthetic_pool(recipe.pool_size, scene_seed, recipe.scene_size, recipe.preset, workers, cache)
+        if data is not None:
+            pool = merge(pool, folder_pool(data, recipe.scene_size))
+        if gpu:
+            pool = device_pool(pool, recipe.device)
+    model = DeepLabV3Plus(recipe.decoder_channels).to(recipe.device, memory_format=torch.channels_last)
     opt = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
     step, best = 0, -1.0
     last = out / "last.pt"
     if recipe.init and not (resume and last.exists()):
-        model.load_state_dict(torch.load(recipe.init, map_location="cpu", weights_only=False)["model"])
+        weights = torch.load(recipe.init, map_location="cpu", weights_only=False)["model"]
+        model.load_state_dict(weights)
         log.info("weights from %s", recipe.init)
     if resume and last.exists():
         state = torch.load(last, map_location="cpu", weights_only=False)
@@ -144,24 +210,22 @@ def train(
     end = min(recipe.steps, stop_after or recipe.steps)
     while step < end:
         model.train()
+        if isinstance(pool, StreamingPool):
+            pool.fill(pool_target(recipe, step))
         rng = np.random.default_rng([recipe.seed, step])  # batch depends only on (seed, step): resumable
         x, y = augmented_batch(pool, rng, recipe.batch, recipe.tile)
-        for group in opt.param_groups:
-            group["lr"] = learning_rate(recipe, step)
-        opt.zero_grad(set_to_none=True)
-        loss = loss_fn(model.logits(x.contiguous(memory_format=torch.channels_last)), y)
-        loss.backward()
-        opt.step()
-        running.append(loss.item())
+        running.append(train_step(model, opt, x, y, recipe, learning_rate(recipe, step)))
         step += 1
         bar.update(1)
-        bar.set_postfix(loss=f"{np.mean(running[-50:]):.3f}", best=f"{best:.3f}")
-        if step % recipe.val_every == 0 or step == end:
+        if step % 50 == 0:
+            bar.set_postfix(loss=f"{float(torch.stack(running[-50:]).mean()):.3f}", best=f"{best:.3f}")
+        out_of_time = max_minutes is not None and time.perf_counter() - t0 > 60 * max_minutes
+        if step % recipe.val_every == 0 or step == end or out_of_time:
             recalibrate_batchnorm(model, pool, recipe, seed=step)
-            iou = validate(model, val)
+            iou = validate(model, val, recipe)
             record = {
                 "step": step,
-                "loss": float(np.mean(running)),
+                "loss": float(torch.stack(running).mean()),
                 "val_iou": iou,
                 "lr": learning_rate(recipe, step - 1),
                 "elapsed_s": round(time.perf_counter() - t0, 1),
@@ -183,5 +247,10 @@ def train(
             torch.save(state, out / "last.tmp")
             (out / "last.tmp").replace(last)
             bar.write(f"step {step}: loss {record['loss']:.4f}  val IoU {iou:.4f}  best {best:.4f}")
+            if out_of_time:
+                log.warning("stopped at step %d: past the %.1f-minute limit", step, max_minutes)
+                break
     bar.close()
+    if isinstance(pool, StreamingPool):
+        pool.close()
     return best

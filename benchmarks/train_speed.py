@@ -1,0 +1,71 @@
+"""Training speed: optimiser steps per second of the real training step, on CPU or GPU.
+
+    python benchmarks/train_speed.py [--device cpu|cuda] [--batch 8 32] [--steps 20]
+    python benchmarks/train_speed.py --device cuda --batch 32 --plan-seconds 400
+
+Each step is what ``nanosizer train`` does (augmented views cut from an in-memory pool,
+forward, loss, backward, AdamW; bf16 autocast on a GPU); the pool holds random scenes, since
+scene generation runs beside training in other processes. ``--plan-seconds`` also prints
+``steps=N``: how many steps of the first batch size fit in that time (a GPU run is sized
+with it before it starts).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import torch
+
+from nanosizer.segment.train.data import Pool, augmented_batch, device_pool
+from nanosizer.segment.train.loop import Recipe, train_step
+from nanosizer.segment.train.model import DeepLabV3Plus
+
+
+def steps_per_second(device: str, batch: int, steps: int, tile: int = 256) -> float:
+    """Mean rate over ``steps`` steps after a few warm-up steps (kernel selection)."""
+    recipe = Recipe(device=device, batch=batch, tile=tile)
+    rng = np.random.default_rng(0)
+    pool = Pool(rng.integers(0, 256, (16, 512, 512), dtype=np.uint8), rng.random((16, 512, 512)) < 0.3)
+    if device != "cpu":
+        pool = device_pool(pool, device)
+    model = DeepLabV3Plus(recipe.decoder_channels).to(device, memory_format=torch.channels_last).train()
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+
+    def run(n: int) -> None:
+        for _ in range(n):
+            x, y = augmented_batch(pool, rng, batch, tile)
+            loss = train_step(model, opt, x, y, recipe, 1e-3)
+        float(loss)  # waits for the device
+
+    run(3)
+    t0 = time.perf_counter()
+    run(steps)
+    return steps / (time.perf_counter() - t0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--batch", type=int, nargs="+", default=[8])
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--threads", type=int, default=2, help="CPU threads of torch")
+    parser.add_argument("--plan-seconds", type=float, help="print steps=N that fit in this time")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.backends.cudnn.benchmark = True
+    name = torch.cuda.get_device_name() if args.device.startswith("cuda") else f"CPU, {args.threads} threads"
+    print(f"training step, DeepLabv3+ R18, 256² tiles, {name}")
+    print(f"{'batch':>6} {'steps/s':>9} {'tiles/s':>9} {'s/step':>8}")
+    rates = []
+    for batch in args.batch:
+        rate = steps_per_second(args.device, batch, args.steps)
+        rates.append(rate)
+        print(f"{batch:>6} {rate:>9.2f} {rate * batch:>9.1f} {1 / rate:>8.3f}")
+    if args.plan_seconds:
+        print(f"steps={int(rates[0] * args.plan_seconds)}")
+
+
+if __name__ == "__main__":
+    main()
