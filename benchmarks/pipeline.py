@@ -80,12 +80,17 @@ def bare_forward(image: np.ndarray) -> float:
 
 
 def peak_rss_mb(path: Path, settings: Settings) -> float:
-    """Maximum resident memory of a fresh process analysing ``path`` once."""
+    """Maximum resident memory of a fresh process analysing ``path`` once.
+
+    Read from the child's own ``VmHWM``: ``ru_maxrss`` survives ``exec`` on Linux and would
+    report the (larger) parent's peak, as a process spawned by ``vfork`` inherits it.
+    """
     code = (
-        "import json, resource, sys; from nanosizer.io import read_micrographs; "
+        "import json, sys; from nanosizer.io import read_micrographs; "
         "from nanosizer.pipeline import analyze_micrograph; from nanosizer.settings import Settings; "
         "s = Settings(**json.loads(sys.argv[2])); (mg,) = read_micrographs(sys.argv[1]); "
-        "analyze_micrograph(mg, s); print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+        "analyze_micrograph(mg, s); "
+        "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])"
     )
     out = subprocess.run(
         [sys.executable, "-c", code, str(path), json.dumps(settings.to_dict())],

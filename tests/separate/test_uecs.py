@@ -106,3 +106,16 @@ def test_small_markers_are_dropped_by_physical_size():
     mask = _discs((30, 40), [(15, 15), (15, 21)], 3)
     result = separate_particles(mask, 1.0, Settings())
     assert result.particles == []
+
+
+@pytest.mark.parametrize("angle", [0, 17, 45, 71])
+def test_cheap_precheck_never_rejects_a_convex_piece_and_rejects_a_necked_pair(angle):
+    from nanosizer.measure.geometry import contour_geometry, is_convex
+    from nanosizer.separate.uecs import _may_be_convex
+
+    rect = rotated_rectangle((120, 120), (60, 60), 70, 30, angle)
+    disc = disc_mask((120, 120), (60, 60), 25)
+    for piece in (rect, disc):
+        assert is_convex(contour_geometry(piece), 0.95, 0.95) and _may_be_convex(piece, 0.95)
+    pair = disc_mask((120, 160), (60, 50), 25) | disc_mask((120, 160), (60, 105), 25)
+    assert not is_convex(contour_geometry(pair), 0.95, 0.95) and not _may_be_convex(pair, 0.95)

@@ -68,6 +68,17 @@ def test_tiny_run_trains_resumes_and_exports(tmp_path):
     prob = predict_probability(model, np.random.default_rng(0).random((100, 140)).astype(np.float32), tile=64)
     assert prob.shape == (100, 140)
     assert np.isfinite(prob).all()
+    # int8 quantisation keeps the metadata and (nearly) the probabilities
+    from nanosizer.segment.train.quantize import quantize_onnx
+
+    small = load_model(quantize_onnx(path, tmp_path / "tiny_int8.onnx", n_calibration=2))
+    assert small.info["recipe"]["decoder_channels"] == 16 and "quantized" in small.info
+    assert small.path.stat().st_size < 0.6 * path.stat().st_size
+    image = np.random.default_rng(1).random((96, 96)).astype(np.float32)
+    assert (
+        np.abs(predict_probability(small, image, tile=64) - predict_probability(model, image, tile=64)).mean()
+        < 0.05
+    )
 
 
 def test_own_labelled_data_joins_the_pool(tmp_path):

@@ -1,0 +1,82 @@
+"""Quantise an exported model to 8-bit integers: half the CPU time, a quarter of the size.
+
+Static quantisation of the convolutions (int8 weights per output channel, uint8 activations,
+QDQ format), calibrated with min/max ranges on generated scenes normalised exactly as
+inference normalises a micrograph; no real image is involved. Measured on the shipped model
+(2 cores with AVX-512 VNNI): the 1024² forward pass 0.53 s → 0.26 s, IoU unchanged to ±0.001
+on the real and generated sets (see the model card).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+
+def calibration_images(n: int = 24, seed: int = 900, size: int = 512, preset: str = "training-v3"):
+    """``n`` generated scenes as network inputs (1, 1, size, size), seeds ``seed..seed+n-1``."""
+    from ...synth import generate, preset_params
+    from ..network import network_input
+
+    for k in range(n):
+        rng = np.random.default_rng(seed + k)
+        scene = generate(preset_params(preset, rng, size), rng, with_table=False)
+        yield network_input(scene.image)[None, None].astype(np.float32)
+
+
+def quantize_onnx(model: Path, out: Path, n_calibration: int = 24, seed: int = 900) -> Path:
+    """Write ``out``: ``model`` (float32 ONNX) with int8 convolutions; its metadata carried over."""
+    import onnx
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quant_pre_process,
+        quantize_static,
+    )
+
+    class Scenes(CalibrationDataReader):
+        def __init__(self):
+            self.inputs = ({"image": x} for x in calibration_images(n_calibration, seed))
+
+        def get_next(self):
+            return next(self.inputs, None)
+
+    model, out = Path(model), Path(out)
+    source = onnx.load(str(model))
+    info = {p.key: p.value for p in source.metadata_props}
+    with tempfile.TemporaryDirectory() as tmp:
+        prepared = Path(tmp) / "prepared.onnx"
+        quant_pre_process(str(model), str(prepared), skip_symbolic_shape=True)
+        quantized = Path(tmp) / "int8.onnx"
+        quantize_static(
+            str(prepared),
+            str(quantized),
+            Scenes(),
+            quant_format=QuantFormat.QDQ,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            calibrate_method=CalibrationMethod.MinMax,
+            op_types_to_quantize=["Conv"],
+        )
+        proto = onnx.load(str(quantized))
+    nanosizer = json.loads(info.pop("nanosizer", "{}"))
+    nanosizer["quantized"] = {
+        "scheme": "int8 static, QDQ, per-channel weights, MinMax",
+        "calibration": f"{n_calibration} generated training-v3 scenes from seed {seed}",
+        "source_sha256_prefix": hashlib.sha256(model.read_bytes()).hexdigest()[:16],
+    }
+    del proto.metadata_props[:]
+    for key, value in {**info, "nanosizer": json.dumps(nanosizer)}.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    tmp_out = out.with_name(out.name + ".tmp")
+    onnx.save(proto, str(tmp_out))
+    tmp_out.replace(out)
+    return out
