@@ -89,3 +89,11 @@ def test_training_v3_has_faint_scenes_above_a_size_aware_visibility_floor():
         assert p.contrast * np.sqrt(p.dose) * diameter_px >= 12 - 1e-9
         faint += p.contrast < 0.4
     assert faint >= 20  # the faint regime is really drawn (about a fifth of unsaturated scenes)
+
+
+def test_figure_panels_have_black_labels_darker_than_every_particle():
+    s = synth("figure-panel", rng=3, size=256)
+    img = s.image.astype(float)
+    bar = max(12, 256 // 14)
+    assert img[-bar:].min() == 0 and not s.mask[-bar:].any()  # the info bar: black, background
+    assert img[s.mask].min() > 0

@@ -114,7 +114,11 @@ def tsem_agglomerates(rng, size=1024) -> SceneParams:
     """Transmission-SEM-like: bipyramids ~25 px across, black on white, sparse to agglomerated."""
     return SceneParams(
         **_base(
-            rng, size, dose=_logu(rng, 2000, 10000), carbon_texture=_u(rng, 0.0, 0.008), illumination=0.03
+            rng,
+            size,
+            dose=_logu(rng, 3000, 20000),
+            carbon_texture=_u(rng, 0.0, 0.008),
+            illumination=_u(rng, 0.0, 0.03),
         ),
         pixel_size_nm=_u(rng, 5.0, 9.0),
         mean_diameter_nm=_u(rng, 150, 220),
@@ -124,7 +128,7 @@ def tsem_agglomerates(rng, size=1024) -> SceneParams:
         coverage=_logu(rng, 0.005, 0.3),
         overlap="medium",
         agglomerate=0.85,
-        contrast=_u(rng, 2.5, 5.0),
+        contrast=_u(rng, 1.5, 4.0),
         saturate=True,
     )
 
@@ -160,6 +164,25 @@ def mixed_shapes(rng, size=1024) -> SceneParams:
         contrast=_u(rng, 0.6, 2.0),
         fringes=_u(rng, 0.0, 0.2),
         distractors=("info-bar", "scale-bar") if rng.random() < 0.5 else (),  # figure-like panels
+    )
+
+
+def figure_panel(rng, size=1024) -> SceneParams:
+    """A panel cut from a published figure: pure black info bar, panel letter and scale bar,
+    so the darkest pixels are labels and the particles never reach black."""
+    return SceneParams(
+        **_base(rng, size, dtype="uint8"),
+        pixel_size_nm=_u(rng, 0.1, 0.5),
+        mean_diameter_nm=_u(rng, 8, 30),
+        diameter_spread=0.2,
+        shapes=("sphere", "cube", "octahedron-hex"),
+        structures=("solid", "core-shell"),
+        coverage=_u(rng, 0.1, 0.5),
+        overlap="touching",
+        agglomerate=0.5,
+        contrast=_u(rng, 0.4, 1.2),
+        distractors=("info-bar", "text", "scale-bar"),
+        black_labels=True,
     )
 
 
@@ -255,6 +278,7 @@ PRESETS: dict[str, Callable] = {
     "tsem-agglomerates": tsem_agglomerates,
     "dense-packing": dense_packing,
     "mixed-shapes": mixed_shapes,
+    "figure-panel": figure_panel,
     "training": training,
     "training-v2": training_v2,
     "training-v3": training_v3,

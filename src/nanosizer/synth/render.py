@@ -75,6 +75,8 @@ def draw_distractors(image: np.ndarray, params: SceneParams, rng: np.random.Gene
     h, w = image.shape
     covered = np.zeros((h, w), bool)
     lo, hi = float(np.percentile(image, 0.5)), float(np.percentile(image, 99.8))
+    if params.black_labels:  # figure panels: annotations darker than any particle
+        lo = 0.0
     out = image.astype(np.float32)
     for kind in params.distractors:
         if kind == "contamination":

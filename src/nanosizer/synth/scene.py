@@ -40,6 +40,7 @@ class SceneParams:
     dose: float = 200.0  # electrons per pixel at the background
     dtype: str = "uint16"
     distractors: tuple[str, ...] = ()  # scale-bar, text, info-bar, contamination, film-edge
+    black_labels: bool = False  # labels and info bars pure black (figure panels), not at the 0.5 % level
     seed_note: str = ""
     extra: dict = field(default_factory=dict)
 
