@@ -119,3 +119,17 @@ def test_cheap_precheck_never_rejects_a_convex_piece_and_rejects_a_necked_pair(a
         assert is_convex(contour_geometry(piece), 0.95, 0.95) and _may_be_convex(piece, 0.95)
     pair = disc_mask((120, 160), (60, 50), 25) | disc_mask((120, 160), (60, 105), 25)
     assert not is_convex(contour_geometry(pair), 0.95, 0.95) and not _may_be_convex(pair, 0.95)
+
+
+def test_shift_morphology_equals_scipy_for_both_elements():
+    from scipy import ndimage as ndi
+
+    from nanosizer.separate.uecs import dilate, erode, structuring_element
+
+    rng = np.random.default_rng(0)
+    for _ in range(100):
+        mask = ndi.binary_opening(rng.random(tuple(rng.integers(3, 50, 2))) < 0.6)
+        for step in (1, 2):
+            element = structuring_element(step)
+            assert (erode(mask, step) == ndi.binary_erosion(mask, element)).all()
+            assert (dilate(mask, step) == ndi.binary_dilation(mask, element)).all()
