@@ -79,7 +79,9 @@ def _closed_length(points: np.ndarray) -> float:
 def polygon_area(points: np.ndarray) -> float:
     """Area of a simple polygon given by its (row, col) vertices in order (shoelace formula)."""
     y, x = points[:, 0], points[:, 1]
-    return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
+    # sum of x_i * y_(i+1) - y_i * x_(i+1), closing the polygon without np.roll's copies
+    twice = np.dot(x[:-1], y[1:]) - np.dot(y[:-1], x[1:]) + x[-1] * y[0] - y[-1] * x[0]
+    return 0.5 * abs(float(twice))
 
 
 def _hull_size(points: np.ndarray) -> tuple[float, float]:
