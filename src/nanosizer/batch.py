@@ -100,7 +100,11 @@ def read_mask(path: str | Path) -> np.ndarray:
 
 
 def run_hash(settings: Settings) -> str:
-    """What makes results reusable: the settings and, for the network, the model's SHA-256."""
+    """What makes results reusable: the settings and, for the network, the model's SHA-256.
+
+    Opening the model here, once, in the parent also checks it up front: a broken or missing
+    model is one clear error naming the model, not a failure per image in every worker.
+    """
     model = model_provenance(settings)
     text = json.dumps({"settings": settings.to_dict(), "model": model and model["sha256"]}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -16,15 +16,16 @@ def segment(image: np.ndarray, pixel_size_nm: float, settings, notes: list | Non
     appended to ``notes``.
     """
     if settings.segmenter == "network":
-        from .network import auto_zoom, network_input, segment_network
+        from .network import auto_zoom, input_probability, network_input
 
+        data = network_input(image, settings.particles)  # normalised once, also for auto zoom
         zoom = settings.network_zoom
         if zoom == "auto":
-            zoom = auto_zoom(network_input(image, settings.particles))
+            zoom = auto_zoom(data)
         if zoom != 1.0 and notes is not None:
             how = "automatic" if settings.network_zoom == "auto" else "--network-zoom"
             notes.append(f"network run on the image resampled by {zoom:g} ({how}); results at native pixels")
-        found = segment_network(image, settings.particles, settings.model, zoom)
+        found = input_probability(data, settings.model, zoom) > 0.5
         if settings.edge_refinement:
             found = refine_edges(image, found, settings, notes)
         return found

@@ -186,8 +186,14 @@ def network_probability(
     image: np.ndarray, particles: str = "dark", model_path: str | Path | None = None, zoom: float | str = 1.0
 ) -> np.ndarray:
     """Particle probability at the image's own resolution (``zoom``: working-scale factor)."""
+    return input_probability(network_input(image, particles), model_path, zoom)
+
+
+def input_probability(
+    data: np.ndarray, model_path: str | Path | None = None, zoom: float | str = 1.0
+) -> np.ndarray:
+    """Particle probability of an image already normalised by :func:`network_input`."""
     model = load_model(model_path)
-    data = network_input(image, particles)
     if zoom == "auto":
         zoom = auto_zoom(data)
     if zoom == 1.0:
@@ -195,7 +201,7 @@ def network_probability(
     prob = predict_probability(model, rescale(data, zoom))
     from skimage.transform import resize
 
-    return resize(prob, image.shape, order=1, anti_aliasing=False, preserve_range=True).astype(np.float32)
+    return resize(prob, data.shape, order=1, anti_aliasing=False, preserve_range=True).astype(np.float32)
 
 
 def segment_network(
