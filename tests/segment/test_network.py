@@ -19,8 +19,9 @@ from nanosizer.segment.network import (
 )
 
 EXAMPLES = DATA_DIR / "examples"
-# The shipped model on the bundled examples (measured 2026-11-25; see the model card).
-MIN_EXAMPLE_IOU = 0.85
+# The shipped model on the bundled examples: 0.931 / 0.988 / 0.934 (overlap-low, pt-cubes,
+# ultrasmall-au; int8 model, measured 2026-11-26); a small margin for other CPUs' kernels.
+MIN_EXAMPLE_IOU = 0.91
 
 
 def _example(name):
