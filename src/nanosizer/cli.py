@@ -362,12 +362,15 @@ def train(
     """Train the segmentation network on synthetic micrographs (needs the train extra)."""
     try:
         import onnx  # noqa: F401
-        import torch  # noqa: F401
+        import torch
 
         from .segment.train.loop import Recipe
         from .segment.train.loop import train as run_training
     except ImportError as exc:  # the train extra is missing
         _missing_train_extra("training", exc)
+    if device != "cpu" and not (device.startswith("cuda") and torch.cuda.is_available()):
+        typer.echo(f"error: --device {device}: no such device here (cpu, or cuda with a GPU)", err=True)
+        raise typer.Exit(2)
     recipe = Recipe(
         steps=steps,
         batch=batch,
@@ -419,7 +422,12 @@ def quantize(
     if not model.is_file():
         typer.echo(f"error: {model}: no such model file", err=True)
         raise typer.Exit(2)
-    quantize_onnx(model, output, n_calibration=calibration)
+    try:
+        quantize_onnx(model, output, n_calibration=calibration)
+    except Exception as exc:  # onnx and onnxruntime raise their own untyped errors on bad files
+        why = f"not a float ONNX model that can be quantised ({type(exc).__name__})"
+        typer.echo(f"error: {model}: {why}", err=True)
+        raise typer.Exit(2) from None
     typer.echo(f"int8 model -> {output}")
 
 

@@ -145,3 +145,21 @@ def test_max_minutes_saves_and_stops_the_run(tmp_path):
     log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in log] == [1]
     assert (tmp_path / "run" / "best.pt").exists()
+
+
+def test_train_and_quantize_refuse_bad_devices_and_files_clearly(tmp_path):
+    from typer.testing import CliRunner
+
+    from nanosizer.cli import app
+
+    runner = CliRunner()
+    if not torch.cuda.is_available():
+        result = runner.invoke(app, ["train", str(tmp_path / "run"), "--device", "cuda"])
+        assert result.exit_code == 2 and "--device cuda" in result.output
+    result = runner.invoke(app, ["train", str(tmp_path / "run"), "--device", "tpu"])
+    assert result.exit_code == 2 and "no such device" in result.output
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(b"\x00garbage")
+    result = runner.invoke(app, ["quantize", str(broken), str(tmp_path / "int8.onnx")])
+    assert result.exit_code == 2 and "broken.onnx" in result.output and "quantised" in result.output
+    assert not (tmp_path / "int8.onnx").exists()
