@@ -353,7 +353,8 @@ def train(
         str, typer.Option("--device", help="cpu, or cuda: pool, batches and steps on a GPU (bf16).")
     ] = "cpu",
     workers: Annotated[
-        int | None, typer.Option("--workers", help="Scene-generating processes (default: the cores).", min=1)
+        int | None,
+        typer.Option("--workers", help="Scene processes (default: the cores; one fewer on a GPU).", min=1),
     ] = None,
     max_minutes: Annotated[
         float | None, typer.Option("--max-minutes", help="Validate, save and stop past this wall time.")

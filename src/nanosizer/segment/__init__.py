@@ -16,7 +16,7 @@ def segment(image: np.ndarray, pixel_size_nm: float, settings, notes: list | Non
     appended to ``notes``.
     """
     if settings.segmenter == "network":
-        from .network import auto_zoom, input_probability, network_input
+        from .network import THRESHOLD, auto_zoom, input_probability, network_input
 
         data = network_input(image, settings.particles)  # normalised once, also for auto zoom
         zoom = settings.network_zoom
@@ -25,7 +25,7 @@ def segment(image: np.ndarray, pixel_size_nm: float, settings, notes: list | Non
         if zoom != 1.0 and notes is not None:
             how = "automatic" if settings.network_zoom == "auto" else "--network-zoom"
             notes.append(f"network run on the image resampled by {zoom:g} ({how}); results at native pixels")
-        found = input_probability(data, settings.model, zoom) > 0.5
+        found = input_probability(data, settings.model, zoom) > THRESHOLD
         if settings.edge_refinement:
             found = refine_edges(image, found, settings, notes)
         return found

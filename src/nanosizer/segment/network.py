@@ -24,6 +24,7 @@ INFERENCE_THREADS: int | None = None  # None: onnxruntime's default; batch worke
 ALIGN = 16  # the network's output stride: input sides must be multiples of it
 TILE, OVERLAP = 1024, 64  # largest tile side and overlap between tiles, px
 TARGET_PARTICLE_PX = 40.0  # typical particle diameter the automatic zoom aims at
+THRESHOLD = 0.5  # particle where the network's probability is above this
 
 
 def default_model_path() -> Path:
@@ -207,5 +208,5 @@ def input_probability(
 def segment_network(
     image: np.ndarray, particles: str = "dark", model_path: str | Path | None = None, zoom: float | str = 1.0
 ) -> np.ndarray:
-    """Binary particle map: network probability above 0.5."""
-    return network_probability(image, particles, model_path, zoom) > 0.5
+    """Binary particle map: network probability above :data:`THRESHOLD`."""
+    return network_probability(image, particles, model_path, zoom) > THRESHOLD

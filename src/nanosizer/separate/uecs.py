@@ -41,7 +41,7 @@ def _offsets(structure: np.ndarray) -> tuple[list, list]:
     return erosion, dilation
 
 
-_OFFSETS = {1: _offsets(CROSS), 0: _offsets(SQUARE)}  # by step parity
+_OFFSETS = {parity: _offsets(structuring_element(parity)) for parity in (0, 1)}  # by step parity
 
 
 def _shift_combine(mask: np.ndarray, offsets: list, erode: bool) -> np.ndarray:

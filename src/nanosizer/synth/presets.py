@@ -186,6 +186,11 @@ def figure_panel(rng, size=1024) -> SceneParams:
     )
 
 
+def _plate_factor(shapes) -> float:
+    """Contrast factor for scenes with plates: thin plates attenuate ~3x less than solids."""
+    return 2.0 if any(shape.endswith("plate") for shape in shapes) else 1.0
+
+
 def training(rng, size=512) -> SceneParams:
     """The wide randomisation used to train the network: everything, distractors included.
 
@@ -237,8 +242,7 @@ def training_v2(rng, size=512) -> SceneParams:
     params.structures = tuple(rng.choice(STRUCTURES + MORE_STRUCTURES, size=2))
     params.coverage = _u(rng, 0.02, 1.2)
     # Every particle stays visible above the shot noise (thin plates attenuate ~3x less).
-    thin = any(shape.endswith("plate") for shape in params.shapes)
-    params.contrast = max(params.contrast * (2.0 if thin else 1.0), 3.0 / np.sqrt(params.dose))
+    params.contrast = max(params.contrast * _plate_factor(params.shapes), 3.0 / np.sqrt(params.dose))
     # Grey smudges only beside black (saturated) particles: elsewhere they would teach the
     # network that grey, soft-edged particles are background.
     extra = MORE_DISTRACTORS if params.saturate else ()
@@ -260,10 +264,9 @@ def training_v3(rng, size=512) -> SceneParams:
         params.dose = _logu(rng, 20, 150)
         params.carbon_texture = _u(rng, 0.02, 0.08)
         params.structures = ("solid",)
-        thin = 2.0 if any(shape.endswith("plate") for shape in params.shapes) else 1.0
         diameter_px = params.mean_diameter_nm / params.pixel_size_nm
         floor = 12.0 / (np.sqrt(params.dose) * diameter_px)
-        params.contrast = thin * max(_logu(rng, 0.1, 0.4), floor)
+        params.contrast = _plate_factor(params.shapes) * max(_logu(rng, 0.1, 0.4), floor)
     return params
 
 

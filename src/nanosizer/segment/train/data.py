@@ -108,8 +108,8 @@ class StreamingPool:
             self.images[self.ready] = torch.from_numpy(image)
             self.masks[self.ready] = torch.from_numpy(mask)
             self.ready += 1
-        if self.ready == len(self._futures):
-            self.close()
+            if self.ready == len(self._futures):  # all in: the workers are done
+                self.close()
 
     def close(self) -> None:
         """Stop the scene workers (pending scenes are dropped)."""

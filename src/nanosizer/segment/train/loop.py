@@ -157,7 +157,8 @@ def train(
     ``stop_after`` ends the run early at that step (after its checkpoint), keeping the
     schedule of the full ``recipe.steps``: a first stage of a staged training.
     ``max_minutes`` is a safety net for lent machines: past it the run validates, saves and
-    ends wherever it is. ``workers`` processes generate the scenes (default: all cores but one).
+    ends wherever it is. ``workers`` processes generate the scenes (default: every core, one fewer
+    while a GPU run trains beside them).
     """
     import torch
     from tqdm import tqdm

@@ -16,8 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
+CALIBRATION_PRESET = "training-v3"  # the scenes the shipped model was trained on
 
-def calibration_images(n: int = 24, seed: int = 900, size: int = 512, preset: str = "training-v3"):
+
+def calibration_images(n: int = 24, seed: int = 900, size: int = 512, preset: str = CALIBRATION_PRESET):
     """``n`` generated scenes as network inputs (1, 1, size, size), seeds ``seed..seed+n-1``."""
     from ...synth import generate, preset_params
     from ..network import network_input
@@ -69,7 +71,7 @@ def quantize_onnx(model: Path, out: Path, n_calibration: int = 24, seed: int = 9
     nanosizer = json.loads(info.pop("nanosizer", "{}"))
     nanosizer["quantized"] = {
         "scheme": "int8 static, QDQ, per-channel weights, MinMax",
-        "calibration": f"{n_calibration} generated training-v3 scenes from seed {seed}",
+        "calibration": f"{n_calibration} generated {CALIBRATION_PRESET} scenes from seed {seed}",
         "source_sha256_prefix": hashlib.sha256(model.read_bytes()).hexdigest()[:16],
     }
     del proto.metadata_props[:]
