@@ -40,7 +40,7 @@ def test_analyze_writes_every_output(scene, tmp_path):
     assert summary["count"] == len(table) > 10
     assert summary["pixel_size_nm"] == pytest.approx(sample.pixel_size_nm)
     assert "ImageJ" in summary["pixel_size_source"] and summary["nanosizer_version"]
-    assert set(summary["timings_s"]) == {"segment_s", "separate_s", "measure_s"}
+    assert set(summary["timings_s"]) == {"segment_s", "clean_s", "separate_s", "measure_s"}
     run = pd.read_csv(out / "particles.csv")
     assert (run["image"] == "scene").all() and len(run) == len(table)
     summary_csv = pd.read_csv(out / "summary.csv")

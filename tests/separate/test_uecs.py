@@ -116,9 +116,11 @@ def test_cheap_precheck_never_rejects_a_convex_piece_and_rejects_a_necked_pair(a
     rect = rotated_rectangle((120, 120), (60, 60), 70, 30, angle)
     disc = disc_mask((120, 120), (60, 60), 25)
     for piece in (rect, disc):
-        assert is_convex(contour_geometry(piece), 0.95, 0.95) and _may_be_convex(piece, 0.95)
+        assert is_convex(contour_geometry(piece), 0.95, 0.95)
+        assert _may_be_convex(piece, np.count_nonzero(piece), 0.95)
     pair = disc_mask((120, 160), (60, 50), 25) | disc_mask((120, 160), (60, 105), 25)
-    assert not is_convex(contour_geometry(pair), 0.95, 0.95) and not _may_be_convex(pair, 0.95)
+    assert not is_convex(contour_geometry(pair), 0.95, 0.95)
+    assert not _may_be_convex(pair, np.count_nonzero(pair), 0.95)
 
 
 def test_shift_morphology_equals_scipy_for_both_elements():

@@ -18,11 +18,18 @@ def row_extreme_pixels(mask: np.ndarray) -> np.ndarray:
 
     Every convex-hull vertex of a region is among them, so hull work can start from these few.
     """
-    rows = np.flatnonzero(mask.any(axis=1))
-    sub = mask[rows]
-    first = np.argmax(sub, axis=1)
-    last = sub.shape[1] - 1 - np.argmax(sub[:, ::-1], axis=1)
-    return np.concatenate([np.stack([rows, first], 1), np.stack([rows, last], 1)]).astype(float)
+    h, w = mask.shape
+    rows = np.arange(h)
+    first = mask.argmax(axis=1)
+    last = (w - 1) - mask[:, ::-1].argmax(axis=1)
+    filled = mask[rows, first]  # argmax gives 0 for an empty row
+    if not filled.all():
+        rows, first, last = rows[filled], first[filled], last[filled]
+    k = rows.size
+    points = np.empty((2 * k, 2))
+    points[:k, 0] = points[k:, 0] = rows
+    points[:k, 1], points[k:, 1] = first, last
+    return points
 
 
 def hull_of_pixel_squares(mask: np.ndarray) -> np.ndarray:

