@@ -13,6 +13,7 @@ import argparse
 
 import numpy as np
 
+from nanosizer.evaluation import matched_instances
 from nanosizer.io import Micrograph
 from nanosizer.pipeline import analyze_micrograph
 from nanosizer.settings import SEGMENTERS, SEPARATIONS, Settings
@@ -22,21 +23,16 @@ SUITE = ("overlap-low", "overlap-medium", "overlap-high", "low-contrast", "ultra
 
 
 def instance_f1(pred: np.ndarray, truth: np.ndarray, keep_truth: np.ndarray) -> float:
-    """F1 of one-to-one matches with IoU > 0.5 between two label images."""
+    """F1 of one-to-one matches with IoU > 0.5 between two label images.
+
+    Truth particles outside ``keep_truth`` (by label - 1) are neutral: a prediction matched to
+    one counts neither as a hit nor as a false particle.
+    """
     keep_truth = np.asarray(keep_truth, bool)
-    both = (pred > 0) & (truth > 0)
-    n_pred, n_truth = int(pred.max()) + 1, int(truth.max()) + 1
-    inter = np.bincount(pred[both].astype(np.int64) * n_truth + truth[both], minlength=n_pred * n_truth)
-    inter = inter.reshape(n_pred, n_truth)
-    area_p = np.bincount(pred.ravel(), minlength=n_pred)
-    area_t = np.bincount(truth.ravel(), minlength=n_truth)
-    iou = inter / np.maximum(area_p[:, None] + area_t[None, :] - inter, 1)
-    iou[0, :] = iou[:, 0] = 0
-    matched = iou > 0.5  # at most one match per row and column
-    tp = int(matched[:, 1:][:, keep_truth].sum())
-    n_p = (
-        n_pred - 1 - int(matched[:, 1:][:, ~keep_truth].any(axis=1).sum())
-    )  # matches to excluded truth are neutral
+    pairs = matched_instances(pred, truth)
+    kept = keep_truth[pairs[:, 1] - 1]
+    tp = int(kept.sum())
+    n_p = int(pred.max()) - int((~kept).sum())
     n_t = int(keep_truth.sum())
     return 2 * tp / max(n_p + n_t, 1)
 

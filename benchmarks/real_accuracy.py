@@ -4,8 +4,10 @@
 
 EMPS test crops (dark particles, ``--pixel-size 1``): particle IoU pooled over pixels and per
 image. BAM TiO2 transmission-SEM fields (info bar cropped, 7.34375 nm/px): particle IoU against
-the manual masks after the published TSEM→SEM translation, and the median equivalent diameter
-of the full pipeline (UECS) against the manual instances (≥ 20 px, as ``fields.csv``).
+the manual masks after the published TSEM→SEM translation, the median equivalent diameter
+of the full pipeline (UECS) against the manual instances (≥ 20 px, as ``fields.csv``), and,
+for the manual instances the pipeline found (IoU > 0.5), the ratio of the two diameters: it
+tells sizing errors (the ratio) from which particles are measured at all (the count).
 Nothing here is ever used for training.
 """
 
@@ -20,8 +22,9 @@ import numpy as np
 import pandas as pd
 import tifffile
 from PIL import Image
+from scipy import ndimage as ndi
 
-from nanosizer.evaluation import Confusion
+from nanosizer.evaluation import Confusion, matched_instances
 from nanosizer.io import read_micrographs
 from nanosizer.pipeline import analyze_micrograph, segment_micrograph
 from nanosizer.settings import Settings
@@ -71,6 +74,15 @@ def bam(settings: Settings) -> tuple[Confusion, list[dict]]:
         conf = Confusion.of(pred[window], manual[window])
         total = total + conf
         found = result.particles["equivalent_diameter_nm"]
+        # the same particles in both: found instances matched to manual ones (IoU > 0.5)
+        instances, _ = ndi.label(manual)  # 4-connected, as the masks are drawn
+        sizes = np.bincount(instances.ravel())
+        instances[sizes[instances] < 20] = 0  # separation-line fragments, as fields.csv
+        labels, _ = shift_to_sem(
+            result.labels, field.tsem_to_sem_translation_px_x, field.tsem_to_sem_translation_px_y
+        )
+        pairs = matched_instances(labels, instances)
+        manual_ecd = np.sqrt(4 * sizes[pairs[:, 1]] / np.pi) * BAM_PIXEL_NM
         rows.append(
             {
                 "field": field.tsem_id,
@@ -79,6 +91,8 @@ def bam(settings: Settings) -> tuple[Confusion, list[dict]]:
                 "n_manual": field.manual_instances_ge20px,
                 "median_ecd_nm": float(found.median()) if len(found) else float("nan"),
                 "manual_median_ecd_nm": field.manual_eqd_nm_median,
+                "matched": len(pairs),
+                "ecd_ratios": found.to_numpy()[pairs[:, 0] - 1] / manual_ecd,
             }
         )
     return total, rows
@@ -95,9 +109,9 @@ def main() -> None:
         raise SystemExit(f"no real data at {REALDATA}")
     print(
         "| segmenter | EMPS IoU (pooled) | EMPS per-image median / min | BAM IoU (pooled) "
-        "| BAM median ECD err | s |"
+        "| BAM median ECD err | BAM manual particles found (IoU > 0.5) | their ECD found / manual | s |"
     )
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     per_image = {}
     for segmenter in args.segmenters.split(","):
         settings = Settings(  # validated there
@@ -117,6 +131,8 @@ def main() -> None:
             f"| {segmenter} | {e_total.metrics()['iou_particle']:.3f} | {np.median(e_images):.3f} / "
             f"{np.min(e_images):.3f} | {b_total.metrics()['iou_particle']:.3f} | "
             f"{found / manual - 1:+.1%} (fields {min(errs):+.0%}..{max(errs):+.0%}) | "
+            f"{sum(r['matched'] for r in b_rows)} of {sum(r['n_manual'] for r in b_rows)} | "
+            f"{np.median(np.concatenate([r['ecd_ratios'] for r in b_rows])):.3f} (median) | "
             f"{time.perf_counter() - tic:.0f} |"
         )
     if "network" in per_image and "threshold" in per_image:

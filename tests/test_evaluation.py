@@ -7,7 +7,7 @@ import tifffile
 from typer.testing import CliRunner
 
 from nanosizer.cli import app
-from nanosizer.evaluation import Confusion, match_masks
+from nanosizer.evaluation import Confusion, match_masks, matched_instances
 
 
 def test_metrics_of_a_hand_made_confusion():
@@ -76,3 +76,18 @@ def test_evaluate_command_writes_metrics(tmp_path):
     assert table["iou_particle"].iloc[-1] > 0.9
     assert (out / "confusion.png").stat().st_size > 1000
     assert set(pd.read_csv(out / "confusion.csv")["class"]) == {"reference_background", "reference_particle"}
+
+
+def test_instances_match_one_to_one_above_half_overlap():
+    truth = np.zeros((20, 30), np.int32)
+    truth[2:8, 2:8] = 1  # 36 px
+    truth[2:8, 12:18] = 2
+    truth[12:18, 2:8] = 3
+    predicted = np.zeros_like(truth)
+    predicted[2:8, 3:9] = 5  # shifted by one column: IoU 30 / 42 > 0.5
+    predicted[2:8, 15:21] = 6  # shifted by three: IoU 18 / 54 < 0.5
+    predicted[12:18, 2:8] = 7  # exact
+    predicted[14:16, 22:24] = 8  # nothing there
+    np.testing.assert_array_equal(matched_instances(predicted, truth), [[5, 1], [7, 3]])
+    with pytest.raises(ValueError, match="shape"):
+        matched_instances(predicted[:5], truth)

@@ -57,6 +57,30 @@ class Confusion:
         return out
 
 
+def matched_instances(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """Pairs (predicted label, true label) whose IoU exceeds 0.5, from two instance label images.
+
+    Above 0.5 a match is necessarily one-to-one, so no assignment step is needed. Where a
+    label image paints overlapping particles, IoU is over the painted (visible) pixels.
+
+    Returns
+    -------
+    (k, 2) int64 ndarray, sorted by predicted label.
+    """
+    predicted, truth = np.asarray(predicted, np.int64), np.asarray(truth, np.int64)
+    if predicted.shape != truth.shape:
+        raise ValueError(f"prediction shape {predicted.shape} differs from reference {truth.shape}")
+    n_pred, n_truth = int(predicted.max()) + 1, int(truth.max()) + 1
+    both = (predicted > 0) & (truth > 0)
+    pairs = predicted[both] * n_truth + truth[both]
+    keys, inter = np.unique(pairs, return_counts=True)
+    p, t = np.divmod(keys, n_truth)
+    area_p = np.bincount(predicted.ravel(), minlength=n_pred)
+    area_t = np.bincount(truth.ravel(), minlength=n_truth)
+    keep = inter / (area_p[p] + area_t[t] - inter) > 0.5
+    return np.stack([p[keep], t[keep]], axis=1)
+
+
 def confusion_figure(confusion: Confusion, title: str = ""):
     """Matplotlib figure of the row-normalised confusion matrix (values printed in cells)."""
     from matplotlib.figure import Figure
