@@ -8,6 +8,8 @@ from scipy import stats
 from nanosizer.report.compare import compare_sizes
 from nanosizer.report.statistics import (
     bootstrap_ci,
+    bootstrap_percentile_ci,
+    bootstrap_share_ci,
     describe,
     eu_nanomaterial,
     sample_statistics,
@@ -37,6 +39,23 @@ def test_bootstrap_interval_covers_the_true_median():
         low, high = bootstrap_ci(rng.lognormal(1.0, 0.4, 150), lambda a: np.median(a, axis=1), n=400, seed=3)
         covered += low <= true_median <= high
     assert 0.85 <= covered / 80 <= 1.0
+
+
+@pytest.mark.parametrize("size", [5, 40, 300])
+def test_order_statistic_bootstrap_equals_resampling(size):
+    """The Beta draws give the distribution of resampled percentiles: intervals agree to MC noise."""
+    v = np.random.default_rng(size).lognormal(2.0, 0.4, size)
+    spread = np.ptp(v)
+    for q in (10, 50, 90):
+        resampled = bootstrap_ci(v, lambda a, q=q: np.percentile(a, q, axis=1), n=20000, seed=1)
+        drawn = bootstrap_percentile_ci(v, q, n=20000, seed=2)
+        assert drawn == pytest.approx(resampled, abs=0.02 * spread)
+
+
+def test_share_bootstrap_equals_resampling():
+    inside = np.random.default_rng(4).random(200) < 0.3
+    resampled = bootstrap_ci(inside.astype(float), lambda a: a.mean(axis=1), n=20000, seed=1)
+    assert bootstrap_share_ci(inside, n=20000, seed=2) == pytest.approx(resampled, abs=0.011)
 
 
 def test_eu_criterion_at_its_edges():

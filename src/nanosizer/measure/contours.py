@@ -61,7 +61,7 @@ def trace_contours(mask: np.ndarray) -> list[np.ndarray]:
     >>> [c.tolist() for c in trace_contours(np.ones((1, 1), bool))]
     [[[1.0, 0.5], [0.5, 1.0], [1.0, 1.5], [1.5, 1.0]]]
     """
-    mask = np.asarray(mask)
+    mask = np.asarray(mask, dtype=bool)  # (any non-zero value is particle)
     padded = np.zeros((mask.shape[0] + 2, mask.shape[1] + 2), dtype=np.uint8)
     padded[1:-1, 1:-1] = mask
     case = padded[:-1, :-1] | (padded[:-1, 1:] << 1) | (padded[1:, 1:] << 2) | (padded[1:, :-1] << 3)

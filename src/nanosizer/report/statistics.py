@@ -1,8 +1,10 @@
 """Sample statistics as a materials scientist reports them, with bootstrap confidence intervals.
 
 A sample pools every particle of its images (the paper's Fig. 5 pools 1465 particles). Means,
-medians and the D10/D50/D90 percentiles come with 95 % percentile-bootstrap intervals drawn
-from a seeded generator, so the same table gives the same intervals.
+the D10/D50/D90 percentiles and the EU share come with 95 % percentile-bootstrap intervals
+drawn from a seeded generator, so the same table gives the same intervals. Percentiles and
+shares are drawn from their exact resampling distributions (order statistics, binomial
+counts), which costs the same for ten particles or a hundred thousand.
 """
 
 from __future__ import annotations
@@ -36,9 +38,48 @@ def bootstrap_ci(values: np.ndarray, statistic, n: int = BOOTSTRAP, seed: int = 
     for start in range(0, n, block):
         idx = rng.integers(0, values.size, size=(min(block, n - start), values.size))
         stats.append(statistic(values[idx]))
-    stats = np.concatenate(stats)
+    return _interval(np.concatenate(stats), level)
+
+
+def bootstrap_percentile_ci(
+    values: np.ndarray, q: float, n: int = BOOTSTRAP, seed: int = 0, level: float = 0.95
+) -> tuple[float, float]:
+    """Percentile-bootstrap interval of NumPy's (linear) ``q``-th percentile, without resampling.
+
+    Drawing m values with replacement from the sorted ``xs`` is drawing m uniform indices; the
+    k-th smallest of the resample is ``xs[floor(m·U)]`` with U the k-th smallest of m uniforms,
+    U ~ Beta(k, m − k + 1), and the next one is U + (1 − U)·Beta(1, m − k). So each draw costs
+    two Beta variates instead of m values: the same distribution as resampling, O(n) not O(n·m),
+    which keeps a sample of many thousand particles quick.
+    """
+    xs = np.sort(np.asarray(values, float))
+    m = xs.size
+    if m < 2:
+        return (np.nan, np.nan)
+    h = (m - 1) * q / 100.0  # NumPy's linear method: between order statistics k0 and k0 + 1 (0-based)
+    k0 = min(int(np.floor(h)), m - 2)
+    g = h - k0
+    rng = np.random.default_rng(seed)
+    lower = rng.beta(k0 + 1, m - k0, size=n)
+    upper = lower + (1.0 - lower) * rng.beta(1, m - k0 - 1, size=n)
+    low_value = xs[np.minimum((m * lower).astype(np.int64), m - 1)]
+    high_value = xs[np.minimum((m * upper).astype(np.int64), m - 1)]
+    return _interval(low_value + g * (high_value - low_value), level)
+
+
+def bootstrap_share_ci(inside: np.ndarray, n: int = BOOTSTRAP, seed: int = 0, level: float = 0.95):
+    """Percentile-bootstrap interval of a share: a resample's count is Binomial(m, share)."""
+    inside = np.asarray(inside, bool)
+    m = inside.size
+    if m < 2:
+        return (np.nan, np.nan)
+    draws = np.random.default_rng(seed).binomial(m, inside.mean(), size=n) / m
+    return _interval(draws, level)
+
+
+def _interval(draws: np.ndarray, level: float) -> tuple[float, float]:
     alpha = (1 - level) / 2
-    return tuple(float(v) for v in np.quantile(stats, [alpha, 1 - alpha]))
+    return tuple(float(v) for v in np.quantile(draws, [alpha, 1 - alpha]))
 
 
 def describe(values, seed: int = 0) -> dict:
@@ -54,7 +95,7 @@ def describe(values, seed: int = 0) -> dict:
     out["median"] = float(np.median(v))
     for q in (10, 50, 90):
         out[f"d{q}"] = float(np.percentile(v, q))
-        low, high = bootstrap_ci(v, lambda a, q=q: np.percentile(a, q, axis=1), seed=seed + q)
+        low, high = bootstrap_percentile_ci(v, q, seed=seed + q)
         out[f"d{q}_ci_low"], out[f"d{q}_ci_high"] = low, high
     return out
 
@@ -102,7 +143,7 @@ def eu_nanomaterial(feret_min_nm, seed: int = 0) -> dict:
     lo, hi = EU_RANGE_NM
     inside = (d >= lo) & (d <= hi)
     share = float(inside.mean()) if d.size else np.nan
-    low, high = bootstrap_ci(inside.astype(float), lambda a: a.mean(axis=1), seed=seed)
+    low, high = bootstrap_share_ci(inside, seed=seed)
     median = float(np.median(d)) if d.size else np.nan
     return {
         "count": int(d.size),
