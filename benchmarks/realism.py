@@ -11,18 +11,14 @@ and foreground fraction, as median [10th–90th percentile] over images. Real se
 from __future__ import annotations
 
 import argparse
-import os
-from pathlib import Path
 
 import numpy as np
+from real_accuracy import REALDATA  # one place says where the shared real data lives
 from scipy import ndimage as ndi
 
 from nanosizer.segment import normalise
 from nanosizer.synth import PRESETS, synth
 
-REALDATA = (
-    Path(os.environ.get("NANOSIZER_SHARED", Path(__file__).resolve().parents[2] / "shared")) / "realdata"
-)
 STATS = ("cnr", "bg_level", "bg_flatness", "saturated", "size_px", "fg_fraction")
 
 
