@@ -16,6 +16,20 @@ def test_normalise_is_robust_to_outliers_and_dtype():
         assert 0.3 < np.median(out) < 0.7  # the hot pixel does not squash the rest
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_integer_images_normalise_exactly_as_their_float_copy(dtype):
+    """The histogram and lookup-table path gives the float path's numbers, bit for bit."""
+    rng = np.random.default_rng(3)
+    top = np.iinfo(dtype).max
+    for k in range(30):
+        data = rng.integers(0, rng.integers(1, top + 1), tuple(rng.integers(1, 50, 2))).astype(dtype)
+        if k % 6 == 0:
+            data[:] = data.flat[0]  # one grey level: all zeros
+        percentiles = (0.5, 99.5) if k % 2 else tuple(sorted(rng.uniform(0, 100, 2)))
+        expected = normalise(data.astype(np.float32), percentiles)
+        np.testing.assert_array_equal(normalise(data, percentiles), expected)
+
+
 def test_threshold_finds_dark_discs_on_noisy_background():
     rng = np.random.default_rng(1)
     truth = disc_mask((128, 128), (40, 40), 12) | disc_mask((128, 128), (90, 80), 18)

@@ -22,7 +22,7 @@ from .preprocess import normalise
 MODEL_NAME = "deeplabv3plus_r18.onnx"
 INFERENCE_THREADS: int | None = None  # None: onnxruntime's default; batch workers set 1
 ALIGN = 16  # the network's output stride: input sides must be multiples of it
-TILE, OVERLAP = 1024, 64  # largest tile side and overlap between tiles, px
+TILE, OVERLAP = 1088, 64  # largest tile side and overlap, px: 2048² runs as 2×2 tiles, 4096² as 4×4
 TARGET_PARTICLE_PX = 40.0  # typical particle diameter the automatic zoom aims at
 THRESHOLD = 0.5  # particle where the network's probability is above this
 
