@@ -138,3 +138,38 @@ def test_bad_option_values_are_reported(scene, tmp_path):
     path, _ = scene
     result = runner.invoke(app, ["analyze", str(path), "-o", str(tmp_path / "x"), "--separation", "magic"])
     assert result.exit_code == 2 and "separation" in result.output
+
+
+def test_any_setting_can_be_set_and_is_recorded(scene, tmp_path):
+    path, _ = scene
+    out = tmp_path / "out"
+    result = runner.invoke(
+        app,
+        ["analyze", str(path), "-o", str(out), "--segmenter", "threshold", "--format", "csv", "--no-report",
+         "--set", "min_marker_px=12", "--set", "remove-border=no", "--set", "separation=watershed"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    settings = json.loads((out / "scene" / "summary.json").read_text())["settings"]
+    assert settings["min_marker_px"] == 12 and settings["remove_border"] is False
+    assert settings["separation"] == "watershed"  # --set wins over --separation's default
+
+
+@pytest.mark.parametrize(
+    ("assignment", "message"),
+    [("min_marker=3", "unknown setting 'min_marker'"), ("max_holes=many", "takes int"),
+     ("convexity_threshold=2", "must lie in [0, 1]"), ("remove_border", "NAME=VALUE")],
+)  # fmt: skip
+def test_bad_settings_are_named(scene, tmp_path, assignment, message):
+    path, _ = scene
+    result = runner.invoke(app, ["analyze", str(path), "-o", str(tmp_path / "o"), "--set", assignment])
+    assert result.exit_code == 2
+    assert message in " ".join(result.output.split())  # (rich wraps long lines)
+
+
+def test_settings_command_lists_every_setting_with_its_default():
+    from nanosizer.settings import Settings
+
+    result = runner.invoke(app, ["settings"])
+    assert result.exit_code == 0
+    for field in Settings.__dataclass_fields__.values():
+        assert f"{field.name} = {field.default}" in result.output

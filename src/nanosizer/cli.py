@@ -45,13 +45,23 @@ Particles = Annotated[
     str, typer.Option("--particles", help="Particle contrast: dark (bright-field TEM) or bright (HAADF).")
 ]
 Formats = Annotated[str, typer.Option("--format", help="Table formats, comma-separated: csv,xlsx.")]
+Assignments = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        metavar="NAME=VALUE",
+        help="Any analysis setting, repeatable (e.g. --set min_marker_px=12); wins over the options "
+        "above. 'nanosizer settings' lists them with their defaults.",
+    ),
+]
 
 
-def _settings(**kwargs):
-    from .settings import make_settings
+def _settings(assignments: list[str] | None = None, **kwargs):
+    """Settings from the command's options, then its ``--set NAME=VALUE`` texts."""
+    from .settings import make_settings, parse_assignments
 
     try:
-        return make_settings(**kwargs)
+        return make_settings(**(kwargs | parse_assignments(assignments or [])))
     except (TypeError, ValueError) as exc:
         raise typer.BadParameter(str(exc)) from None
 
@@ -168,9 +178,11 @@ def analyze(
         bool, typer.Option("--sample-by-folder", help="Each image's folder name is its sample.")
     ] = False,
     no_report: Annotated[bool, typer.Option("--no-report", help="Skip plots and report.html.")] = False,
+    assignments: Assignments = None,
 ) -> None:
     """Segment, separate and measure the particles of every image."""
     settings = _settings(
+        assignments,
         separation=separation,
         segmenter=segmenter,
         particles=particles,
@@ -196,6 +208,15 @@ def analyze(
     )
 
 
+@app.command("settings")
+def list_settings() -> None:
+    """List every analysis setting with its default (change any with --set NAME=VALUE)."""
+    from .settings import describe_settings
+
+    for name, default, description in describe_settings():
+        typer.echo(f"{name} = {default}\n    {description}")
+
+
 @app.command()
 def evaluate(
     images: Annotated[str, typer.Argument(help="Image file, folder or glob.")],
@@ -209,12 +230,14 @@ def evaluate(
     roi: Roi = None,
     network_zoom: Zoom = "1.0",
     particles: Particles = "dark",
+    assignments: Assignments = None,
 ) -> None:
     """Score segmentation against reference masks (accuracy, IoU, Dice, confusion matrix)."""
     from .batch import expand_inputs
     from .evaluation import evaluate_pairs, match_masks, write_evaluation
 
     settings = _settings(
+        assignments,
         segmenter=segmenter,
         particles=particles,
         **_segmenter_options(model, roi, network_zoom),

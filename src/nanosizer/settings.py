@@ -143,3 +143,56 @@ def make_settings(**kwargs) -> Settings:
     if unknown:
         raise TypeError(f"unknown setting(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
     return Settings(**kwargs)
+
+
+def parse_assignments(texts: list[str]) -> dict:
+    """``NAME=VALUE`` texts (as the CLI's ``--set``) to typed keyword arguments for :class:`Settings`.
+
+    Each value is read as its setting's default is typed (yes/no/true/false/1/0 for switches);
+    ``network_zoom`` also takes 'auto', ``roi`` takes TOP,LEFT,BOTTOM,RIGHT, and ``model``
+    and ``roi`` take 'none'. The ranges are checked by :class:`Settings` itself.
+    """
+    defaults = {f.name: f.default for f in dataclasses.fields(Settings)}
+    out = {}
+    for text in texts:
+        name, sep, value = text.partition("=")
+        name, value = name.strip().replace("-", "_"), value.strip()
+        if not sep or not name:
+            raise ValueError(f"--set takes NAME=VALUE, got {text!r}")
+        if name not in defaults:
+            raise ValueError(f"unknown setting {name!r}; known: {', '.join(defaults)}")
+        out[name] = _typed(name, value, defaults[name])
+    return out
+
+
+def _typed(name: str, value: str, default):
+    if value.lower() == "none" and name in ("model", "roi"):
+        return None
+    try:
+        if isinstance(default, bool):
+            switch = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+            return switch[value.lower()]
+        if isinstance(default, int):
+            return int(value)
+        if isinstance(default, float):
+            return value if value == "auto" and name == "network_zoom" else float(value)
+        if name == "roi":
+            return tuple(int(v) for v in value.split(","))
+    except (KeyError, ValueError):
+        kind = "yes or no" if isinstance(default, bool) else type(default).__name__
+        raise ValueError(f"setting {name} takes {kind}, got {value!r}") from None
+    return value
+
+
+def describe_settings() -> list[tuple[str, object, str]]:
+    """(name, default, description) of every setting, in record order, from this docstring."""
+    doc = Settings.__doc__.split("Attributes\n    ----------\n", 1)[1]
+    text: dict[str, list[str]] = {}
+    name = None
+    for line in doc.splitlines():
+        if line.startswith("    ") and not line.startswith("     ") and " : " in line:
+            name = line.split(" : ")[0].strip()
+            text[name] = []
+        elif name and line.strip():
+            text[name].append(line.strip())
+    return [(f.name, f.default, " ".join(text.get(f.name, []))) for f in dataclasses.fields(Settings)]
