@@ -1,6 +1,7 @@
 """Accuracy on a generated suite with exact truth, for each segmenter and separation mode.
 
     python benchmarks/accuracy.py [--n 3] [--size 768] [--model M.onnx] [--segmenters network]
+                                  [--set NAME=VALUE ...]
 
 Prints semantic IoU (particle class), instance F1 at IoU 0.5 (border-touching truth particles
 excluded, as the pipeline removes them), and the relative error of the mean and standard
@@ -16,7 +17,7 @@ import numpy as np
 from nanosizer.evaluation import matched_instances
 from nanosizer.io import Micrograph
 from nanosizer.pipeline import analyze_micrograph
-from nanosizer.settings import SEGMENTERS, SEPARATIONS, Settings
+from nanosizer.settings import SEGMENTERS, SEPARATIONS, Settings, parse_assignments
 from nanosizer.synth import generate, preset_params
 
 SUITE = ("overlap-low", "overlap-medium", "overlap-high", "low-contrast", "ultrasmall-au", "mixed-shapes")
@@ -45,7 +46,9 @@ def main() -> None:
     parser.add_argument("--segmenters", default=",".join(SEGMENTERS))
     parser.add_argument("--separations", default=",".join(SEPARATIONS))
     parser.add_argument("--presets", default=",".join(SUITE))
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="any setting")
     args = parser.parse_args()
+    overrides = parse_assignments(args.set)
     print(f"{args.n} images of {args.size}² per preset; truth ECD from interior particles")
     print("| preset | segmenter | separation | particle IoU | instance F1 | mean ECD err | std ECD err |")
     print("|---|---|---|---|---|---|---|")
@@ -56,7 +59,7 @@ def main() -> None:
             samples.append(generate(preset_params(preset, rng, args.size), rng))
         for segmenter in args.segmenters.split(","):
             for separation in args.separations.split(","):
-                settings = Settings(segmenter=segmenter, separation=separation)
+                settings = Settings(**{"segmenter": segmenter, "separation": separation, **overrides})
                 if args.model:
                     settings = settings.replace(model=args.model)
                 ious, f1s, found, truth = [], [], [], []
