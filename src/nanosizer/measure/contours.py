@@ -109,7 +109,17 @@ def _cycles(successor: np.ndarray) -> list[np.ndarray]:
             level += 1
         cycles.append(sequence)
         unseen[sequence] = False
-        rest = np.flatnonzero(unseen[start:])
-        if not rest.size:
+        start = _next_true(unseen, start)
+        if start < 0:
             return cycles
-        start += int(rest[0])
+
+
+def _next_true(flags: np.ndarray, start: int) -> int:
+    """Index of the first True at or after ``start`` (-1 if none); looks near first, as holes'
+    outlines follow each other, so many outlines do not cost a scan of the whole array each."""
+    for stop in (start + 256, len(flags)):
+        found = np.flatnonzero(flags[start:stop])
+        if found.size:
+            return start + int(found[0])
+        start = stop
+    return -1
