@@ -173,3 +173,14 @@ def test_settings_command_lists_every_setting_with_its_default():
     assert result.exit_code == 0
     for field in Settings.__dataclass_fields__.values():
         assert f"{field.name} = {field.default}" in result.output
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [(["--roi", "0,0,x,9"], "roi takes four integers"), (["--network-zoom", "big"], "a number or 'auto'")],
+)
+def test_options_are_read_as_their_settings(scene, tmp_path, option, message):
+    path, _ = scene
+    result = runner.invoke(app, ["analyze", str(path), "-o", str(tmp_path / "o"), *option])
+    assert result.exit_code == 2
+    assert message in " ".join(result.output.split())

@@ -57,7 +57,7 @@ Assignments = Annotated[
 
 
 def _settings(assignments: list[str] | None = None, **kwargs):
-    """Settings from the command's options, then its ``--set NAME=VALUE`` texts."""
+    """Settings from the command's options, then its ``NAME=VALUE`` texts (later ones win)."""
     from .settings import make_settings, parse_assignments
 
     try:
@@ -66,29 +66,15 @@ def _settings(assignments: list[str] | None = None, **kwargs):
         raise typer.BadParameter(str(exc)) from None
 
 
-def _segmenter_options(model: Path | None, roi: str | None, network_zoom: str) -> dict:
-    """Settings from the --model, --roi and --network-zoom texts (shared by analyze and evaluate)."""
-    zoom = network_zoom if network_zoom == "auto" else _float(network_zoom, "--network-zoom")
-    return {"model": str(model) if model else None, "roi": _roi(roi), "network_zoom": zoom}
-
-
-def _float(text: str, option: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise typer.BadParameter(f"{option} takes a number or 'auto', got {text!r}") from None
-
-
-def _roi(text: str | None) -> tuple[int, ...] | None:
-    if text is None:
-        return None
-    try:
-        values = tuple(int(v) for v in text.split(","))
-    except ValueError:
-        values = ()
-    if len(values) != 4:
-        raise typer.BadParameter(f"--roi takes four integers TOP,LEFT,BOTTOM,RIGHT, got {text!r}")
-    return values
+def _segmenter_options(model: Path | None, roi: str | None, network_zoom: str) -> list[str]:
+    """The --model, --roi and --network-zoom texts as NAME=VALUE settings (read as --set reads them;
+    shared by analyze and evaluate)."""
+    texts = [f"network_zoom={network_zoom}"]
+    if model is not None:
+        texts.append(f"model={model}")
+    if roi is not None:
+        texts.append(f"roi={roi}")
+    return texts
 
 
 def _tables(formats: str) -> tuple[str, ...]:
@@ -182,11 +168,10 @@ def analyze(
 ) -> None:
     """Segment, separate and measure the particles of every image."""
     settings = _settings(
-        assignments,
+        [*_segmenter_options(model, roi, network_zoom), *(assignments or [])],
         separation=separation,
         segmenter=segmenter,
         particles=particles,
-        **_segmenter_options(model, roi, network_zoom),
         edge_refinement=edge_refinement,
     )
     raise typer.Exit(
@@ -237,10 +222,9 @@ def evaluate(
     from .evaluation import evaluate_pairs, match_masks, write_evaluation
 
     settings = _settings(
-        assignments,
+        [*_segmenter_options(model, roi, network_zoom), *(assignments or [])],
         segmenter=segmenter,
         particles=particles,
-        **_segmenter_options(model, roi, network_zoom),
     )
     image_files, bad = expand_inputs([images])
     mask_files, bad_masks = expand_inputs([masks])

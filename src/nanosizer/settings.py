@@ -165,6 +165,9 @@ def parse_assignments(texts: list[str]) -> dict:
     return out
 
 
+_KINDS = {"roi": "four integers TOP,LEFT,BOTTOM,RIGHT", "network_zoom": "a number or 'auto'"}
+
+
 def _typed(name: str, value: str, default):
     if value.lower() == "none" and name in ("model", "roi"):
         return None
@@ -179,7 +182,7 @@ def _typed(name: str, value: str, default):
         if name == "roi":
             return tuple(int(v) for v in value.split(","))
     except (KeyError, ValueError):
-        kind = "yes or no" if isinstance(default, bool) else type(default).__name__
+        kind = _KINDS.get(name) or ("yes or no" if isinstance(default, bool) else type(default).__name__)
         raise ValueError(f"setting {name} takes {kind}, got {value!r}") from None
     return value
 
