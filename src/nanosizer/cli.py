@@ -339,7 +339,9 @@ def train(
     steps: Annotated[int, typer.Option("--steps", help="Optimiser steps.", min=1)] = 3000,
     batch: Annotated[int, typer.Option("--batch", help="Tiles per step.", min=1)] = 8,
     lr: Annotated[float, typer.Option("--lr", help="Peak learning rate (AdamW).")] = 1e-3,
-    pool_size: Annotated[int, typer.Option("--pool", help="Synthetic scenes generated for the run.")] = 1600,
+    pool_size: Annotated[
+        int, typer.Option("--pool", help="Synthetic scenes generated for the run (0: only --data).", min=0)
+    ] = 1600,
     val_every: Annotated[int, typer.Option("--val-every", help="Validate every N steps.")] = 250,
     seed: Annotated[int, typer.Option("--seed", help="Seed of scenes, batches and weights.")] = 0,
     data: Annotated[
@@ -351,7 +353,12 @@ def train(
     fresh: Annotated[bool, typer.Option("--fresh", help="Ignore an existing last.pt (no resume).")] = False,
     preset: Annotated[str, typer.Option("--preset", help="Synthetic scene preset to train on.")] = "training",
     init: Annotated[
-        Path | None, typer.Option("--init", help="Start from this checkpoint's weights (a later stage).")
+        str | None,
+        typer.Option(
+            "--init",
+            help="Start from these weights (a later stage): a checkpoint .pt, an exported .onnx, "
+            "or 'shipped' (the packaged model: fine-tune it on your own --data).",
+        ),
     ] = None,
     stop_after: Annotated[
         int | None, typer.Option("--stop-after", help="End at this step, keeping the --steps schedule.")
@@ -387,24 +394,42 @@ def train(
         val_every=val_every,
         seed=seed,
         preset=preset,
-        init=str(init) if init else None,
+        init=_initial_weights(init),
         device=device,
     )
-    best = run_training(
-        output,
-        recipe,
-        data=data,
-        resume=not fresh,
-        stop_after=stop_after,
-        workers=workers,
-        max_minutes=max_minutes,
-    )
+    try:
+        best = run_training(
+            output,
+            recipe,
+            data=data,
+            resume=not fresh,
+            stop_after=stop_after,
+            workers=workers,
+            max_minutes=max_minutes,
+        )
+    except (ValueError, FileNotFoundError) as exc:  # a bad --init file or --data folder, named
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     typer.echo(f"best validation IoU {best:.4f}; checkpoints in {output}")
     if export is not None:
         from .segment.train.export import export_onnx
 
         export_onnx(output / "best.pt", export)
         typer.echo(f"model -> {export}")
+
+
+def _initial_weights(init: str | None) -> str | None:
+    """The file ``--init`` names ('shipped': the packaged model); exits 2 when it does not exist."""
+    if init is None:
+        return None
+    if init == "shipped":
+        from .segment.network import default_model_path
+
+        return str(default_model_path())
+    if not Path(init).is_file():
+        typer.echo(f"error: --init {init}: no such checkpoint or model file", err=True)
+        raise typer.Exit(2)
+    return init
 
 
 def _missing_train_extra(what: str, exc: ImportError) -> None:

@@ -250,17 +250,17 @@ def training_v2(rng, size=512) -> SceneParams:
     return params
 
 
-def training_v3(rng, size=512) -> SceneParams:
+def training_v3(rng, size=512, faint: float = 0.2) -> SceneParams:
     """``training-v2`` reaching down to faint particles on noisy carbon (for a GPU run).
 
-    A fifth of the unsaturated scenes are in the low-contrast regime (attenuation 0.1–0.4,
-    low dose, textured carbon), and the visibility floor depends on particle size: what
+    A fifth (``faint``) of the unsaturated scenes are in the low-contrast regime (attenuation
+    0.1–0.4, low dose, textured carbon), and the visibility floor depends on particle size: what
     counts is the particle's signal summed over its area against the shot noise
     (contrast · sqrt(dose) · diameter in px ≥ 12), so large faint particles stay in and
     tiny faint ones, which nobody could label, do not.
     """
     params = training_v2(rng, size)
-    if not params.saturate and rng.random() < 0.2:
+    if not params.saturate and rng.random() < faint:
         params.dose = _logu(rng, 20, 150)
         params.carbon_texture = _u(rng, 0.02, 0.08)
         params.structures = ("solid",)
@@ -268,6 +268,11 @@ def training_v3(rng, size=512) -> SceneParams:
         floor = 12.0 / (np.sqrt(params.dose) * diameter_px)
         params.contrast = _plate_factor(params.shapes) * max(_logu(rng, 0.1, 0.4), floor)
     return params
+
+
+def training_faint(rng, size=512) -> SceneParams:
+    """``training-v3`` with half the unsaturated scenes faint: a fine-tuning stage for noisy edges."""
+    return training_v3(rng, size, faint=0.5)
 
 
 PRESETS: dict[str, Callable] = {
@@ -285,6 +290,7 @@ PRESETS: dict[str, Callable] = {
     "training": training,
     "training-v2": training_v2,
     "training-v3": training_v3,
+    "training-faint": training_faint,
 }
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -47,7 +47,8 @@ class Recipe:
     decoder_channels: int = 128
     threads: int = 2
     preset: str = "training"  # synthetic scene preset of the pool and validation set
-    init: str | None = None  # start from this checkpoint's weights (a later training stage)
+    init: str | None = None  # start from these weights: a checkpoint (.pt) or an exported model (.onnx)
+    frozen_bn: bool = False  # batch norms stay fixed affine maps (weights from an ONNX file, folded)
     device: str = "cpu"  # "cuda": pool, batches and steps on the GPU, bf16 autocast
     pool_fill: float = 0.5  # on a GPU: fraction of the run by which the streaming pool is full
 
@@ -78,10 +79,43 @@ def loss_fn(logits, target):
     return bce + dice.mean()
 
 
-def recalibrate_batchnorm(model, pool: Pool, recipe: Recipe, batches: int = 12, seed: int = 0) -> None:
-    """Replace running batch-norm statistics by exact averages over fresh training batches."""
+def training_mode(model, recipe: Recipe) -> None:
+    """Put the model in training mode; batch norms stay in eval mode when the recipe fixes them."""
     import torch
 
+    model.train()
+    if recipe.frozen_bn:
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.eval()
+
+
+def initial_weights(path: str, decoder_channels: int) -> dict:
+    """Model weights to start from: a checkpoint's, or an exported model's (batch norms folded).
+
+    Raises ValueError naming the file when it is neither.
+    """
+    import torch
+
+    if path.endswith(".onnx"):
+        from .from_onnx import state_from_onnx
+
+        return state_from_onnx(path, decoder_channels)
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)["model"]
+    except Exception as exc:  # torch raises pickle, zip and key errors alike
+        raise ValueError(f"{path}: not a training checkpoint ({type(exc).__name__})") from None
+
+
+def recalibrate_batchnorm(model, pool: Pool, recipe: Recipe, batches: int = 12, seed: int = 0) -> None:
+    """Replace running batch-norm statistics by exact averages over fresh training batches.
+
+    Fixed batch norms (``recipe.frozen_bn``) are left alone: they carry folded weights, not statistics.
+    """
+    import torch
+
+    if recipe.frozen_bn:
+        return
     rng = np.random.default_rng([recipe.seed, 7, seed])
     norms = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
     for m in norms:
@@ -165,6 +199,13 @@ def train(
 
     from .model import DeepLabV3Plus
 
+    if recipe.pool_size == 0 and data is None:
+        raise ValueError("no training data: a synthetic pool of 0 scenes needs own data (--data DIR)")
+    if recipe.init and recipe.init.endswith(".onnx"):
+        from .from_onnx import decoder_channels_of
+
+        # the exported model fixes the width, and its batch norms are folded into the convolutions
+        recipe = replace(recipe, frozen_bn=True, decoder_channels=decoder_channels_of(recipe.init))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(recipe.threads)
@@ -173,11 +214,19 @@ def train(
     cache = out / "cache"
     gpu = recipe.device != "cpu"
     workers = workers or default_workers(streaming=gpu and data is None)
+    # weights first: a bad --init fails before minutes of scene generation
+    model = DeepLabV3Plus(recipe.decoder_channels).to(recipe.device, memory_format=torch.channels_last)
+    opt = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
+    step, best = 0, -1.0
+    last = out / "last.pt"
+    if recipe.init and not (resume and last.exists()):
+        model.load_state_dict(initial_weights(recipe.init, recipe.decoder_channels))
+        log.info("weights from %s", recipe.init)
     scene_seed = recipe.seed * 1_000_003
     val = synthetic_pool(
         recipe.val_size, scene_seed + 10_000_000, recipe.scene_size, workers=workers, cache=cache
     )
-    if gpu and data is None:  # fills in the background while the GPU trains
+    if gpu and data is None:  # fills in the background while the GPU trains (pool_size > 0 here)
         pool = StreamingPool(
             recipe.pool_size,
             scene_seed,
@@ -187,19 +236,15 @@ def train(
             recipe.device,
         )
     else:
-        pool = synthetic_pool(recipe.pool_size, scene_seed, recipe.scene_size, recipe.preset, workers, cache)
-        if data is not None:
-            pool = merge(pool, folder_pool(data, recipe.scene_size))
+        pools = [folder_pool(data, recipe.scene_size)] if data is not None else []
+        if recipe.pool_size:
+            synthetic = synthetic_pool(
+                recipe.pool_size, scene_seed, recipe.scene_size, recipe.preset, workers, cache
+            )
+            pools.insert(0, synthetic)
+        pool = merge(*pools)
         if gpu:
             pool = device_pool(pool, recipe.device)
-    model = DeepLabV3Plus(recipe.decoder_channels).to(recipe.device, memory_format=torch.channels_last)
-    opt = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
-    step, best = 0, -1.0
-    last = out / "last.pt"
-    if recipe.init and not (resume and last.exists()):
-        weights = torch.load(recipe.init, map_location="cpu", weights_only=False)["model"]
-        model.load_state_dict(weights)
-        log.info("weights from %s", recipe.init)
     if resume and last.exists():
         state = torch.load(last, map_location="cpu", weights_only=False)
         model.load_state_dict(state["model"])
@@ -210,7 +255,7 @@ def train(
     running, t0 = [], time.perf_counter()
     end = min(recipe.steps, stop_after or recipe.steps)
     while step < end:
-        model.train()
+        training_mode(model, recipe)
         if isinstance(pool, StreamingPool):
             pool.fill(pool_target(recipe, step))
         rng = np.random.default_rng([recipe.seed, step])  # batch depends only on (seed, step): resumable

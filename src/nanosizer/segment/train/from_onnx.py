@@ -1,0 +1,112 @@
+"""Float torch weights back from an exported model (float or int8 ONNX): a start for fine-tuning.
+
+Only the ONNX file ships, so a later training stage starts from it. The export folds every
+batch norm into the convolution before it: the weights come back as convolutions with a bias,
+and each batch norm becomes a fixed affine map (identity statistics, its bias the folded one)
+that training must keep in eval mode (``Recipe.frozen_bn``). Int8 weights are dequantised.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+def _dequantize(q: np.ndarray, scale: np.ndarray, zero: np.ndarray | None, axis: int) -> np.ndarray:
+    """ONNX DequantizeLinear: (q - zero) · scale, per channel along ``axis`` when scale is 1-D."""
+    q = q.astype(np.float64)
+    zero = np.zeros_like(scale) if zero is None else zero.astype(np.float64)
+    if scale.ndim == 1 and q.ndim > 1:
+        shape = [1] * q.ndim
+        shape[axis] = -1
+        scale, zero = scale.reshape(shape), zero.reshape(shape)
+    return ((q - zero) * scale).astype(np.float32)
+
+
+def module_path(node_name: str) -> str:
+    """Torch module of an exported node: '/encoder/layer1/layer1.0/conv1/Conv' → 'encoder.layer1.0.conv1'."""
+    parts: list[str] = []
+    for comp in node_name.strip("/").split("/")[:-1]:
+        if parts and comp.startswith(parts[-1] + "."):
+            parts[-1] = comp  # 'stem' then 'stem.0': the same container, one level deeper
+        else:
+            parts.append(comp)
+    return ".".join(parts)
+
+
+def onnx_conv_weights(path: str | Path) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
+    """Weight and bias of every convolution in an exported model, keyed by torch module path.
+
+    Raises ValueError naming the file when it cannot be read as ONNX.
+    """
+    import onnx
+    from onnx import numpy_helper
+
+    try:
+        graph = onnx.load(str(path)).graph
+    except Exception as exc:  # protobuf raises its own errors on a damaged file
+        raise ValueError(f"{path}: not an ONNX model ({type(exc).__name__})") from None
+    consts = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+    for node in graph.node:
+        if node.op_type == "DequantizeLinear" and node.input[0] in consts:
+            axis = next((a.i for a in node.attribute if a.name == "axis"), 1)
+            zero = consts[node.input[2]] if len(node.input) > 2 and node.input[2] else None
+            consts[node.output[0]] = _dequantize(consts[node.input[0]], consts[node.input[1]], zero, axis)
+    convs = {}
+    for node in graph.node:
+        if node.op_type != "Conv":
+            continue
+        weight = consts[node.input[1]]
+        bias = consts[node.input[2]] if len(node.input) > 2 and node.input[2] else None
+        convs[module_path(node.name)] = (weight, bias)
+    return convs
+
+
+def decoder_channels_of(path: str | Path) -> int:
+    """Decoder width of an exported DeepLabV3Plus: the input channels of its 1×1 head."""
+    head = onnx_conv_weights(path).get("head")
+    if head is None:
+        raise ValueError(f"{path}: no 'head' convolution: not a nanosizer DeepLabV3Plus export")
+    return int(head[0].shape[1])
+
+
+def state_from_onnx(path: str | Path, decoder_channels: int = 128) -> dict:
+    """A :class:`DeepLabV3Plus` state dict with the exported model's weights (batch norms fixed).
+
+    Raises ValueError when the file's convolutions do not match the architecture one to one.
+    """
+    import torch
+    from torch import nn
+
+    from .model import DeepLabV3Plus
+
+    model = DeepLabV3Plus(decoder_channels)
+    convs = onnx_conv_weights(path)
+    modules = list(model.named_modules())
+    torch_convs = {name for name, m in modules if isinstance(m, nn.Conv2d)}
+    if set(convs) != torch_convs:
+        missing = sorted(torch_convs ^ set(convs))[:3]
+        raise ValueError(f"{path}: convolutions do not match DeepLabV3Plus ({', '.join(missing)} ...)")
+    state = model.state_dict()
+    for k, (name, module) in enumerate(modules):
+        if not isinstance(module, nn.Conv2d):
+            continue
+        weight, bias = convs[name]
+        if tuple(weight.shape) != tuple(module.weight.shape):
+            expected = tuple(module.weight.shape)
+            raise ValueError(f"{path}: {name} has shape {weight.shape}, expected {expected}")
+        state[f"{name}.weight"] = torch.from_numpy(weight.copy())
+        follower = modules[k + 1] if k + 1 < len(modules) else (None, None)
+        if isinstance(follower[1], nn.BatchNorm2d):  # folded: the norm becomes x·1 + bias
+            norm, n = follower[0], weight.shape[0]
+            eps = follower[1].eps
+            state[f"{norm}.weight"] = torch.ones(n)
+            state[f"{norm}.bias"] = torch.from_numpy(bias.copy()) if bias is not None else torch.zeros(n)
+            state[f"{norm}.running_mean"] = torch.zeros(n)
+            state[f"{norm}.running_var"] = torch.full((n,), 1.0 - eps)
+        elif bias is not None:
+            if module.bias is None:
+                raise ValueError(f"{path}: {name} has a bias the architecture has no place for")
+            state[f"{name}.bias"] = torch.from_numpy(bias.copy())
+    return state

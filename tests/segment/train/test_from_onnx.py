@@ -1,0 +1,135 @@
+"""Weights read back from an exported ONNX model reproduce it, and a later stage trains from them."""
+
+import json
+from dataclasses import asdict
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("onnx")
+
+from nanosizer.segment.train.export import export_onnx  # noqa: E402
+from nanosizer.segment.train.from_onnx import module_path, onnx_conv_weights, state_from_onnx  # noqa: E402
+from nanosizer.segment.train.loop import Recipe, train  # noqa: E402
+from nanosizer.segment.train.model import DeepLabV3Plus  # noqa: E402
+
+
+def _exported(tmp_path, decoder_channels=16):
+    """A small network with non-trivial batch-norm statistics, saved and exported to ONNX."""
+    torch.manual_seed(0)
+    model = DeepLabV3Plus(decoder_channels)
+    gen = torch.Generator().manual_seed(1)
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            n = m.num_features
+            m.running_mean.copy_(0.1 * torch.randn(n, generator=gen))
+            m.running_var.copy_(0.5 + torch.rand(n, generator=gen))
+            m.weight.data.copy_(0.5 + torch.rand(n, generator=gen))
+            m.bias.data.copy_(0.1 * torch.randn(n, generator=gen))
+    model.eval()
+    recipe = Recipe(decoder_channels=decoder_channels)
+    state = {"model": model.state_dict(), "step": 0, "best_iou": 0.0, "recipe": asdict(recipe)}
+    torch.save(state, tmp_path / "ref.pt")
+    return model, export_onnx(tmp_path / "ref.pt", tmp_path / "ref.onnx")
+
+
+def test_module_path_follows_the_exporters_node_names():
+    assert module_path("/encoder/stem/stem.0/stem.0.0/Conv") == "encoder.stem.0.0"
+    assert module_path("/encoder/layer4/layer4.0/shortcut/shortcut.0/Conv") == "encoder.layer4.0.shortcut.0"
+    assert module_path("/aspp/branches.3/branches.3.1/Conv") == "aspp.branches.3.1"
+    assert module_path("/head/Conv") == "head"
+
+
+def test_weights_read_back_reproduce_the_exported_network(tmp_path):
+    reference, path = _exported(tmp_path)
+    model = DeepLabV3Plus(16)
+    model.load_state_dict(state_from_onnx(path, 16))
+    model.eval()
+    x = torch.rand(2, 1, 64, 96, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        expected, got = reference.logits(x), model.logits(x)
+    assert torch.allclose(got, expected, atol=1e-4, rtol=1e-4)
+    with pytest.raises(ValueError, match="ref.onnx"):
+        state_from_onnx(path, 128)  # another decoder width: shapes differ, and the error says where
+
+
+def test_int8_weights_are_dequantised_to_within_half_a_step(tmp_path):
+    from nanosizer.segment.train.quantize import quantize_onnx
+
+    _, path = _exported(tmp_path)
+    small = quantize_onnx(path, tmp_path / "int8.onnx", n_calibration=1)
+    exact, approx = onnx_conv_weights(path), onnx_conv_weights(small)
+    assert set(exact) == set(approx) and len(exact) == 35
+    for name, (weight, _) in exact.items():
+        step = np.abs(weight).reshape(len(weight), -1).max(axis=1) / 127  # per output channel
+        err = np.abs(approx[name][0] - weight).reshape(len(weight), -1).max(axis=1)
+        assert (err <= 0.51 * step + 1e-7).all(), name
+
+
+def test_a_stage_started_from_onnx_keeps_its_batch_norms_fixed(tmp_path):
+    _, path = _exported(tmp_path)
+    recipe = Recipe(
+        steps=2,
+        batch=2,
+        tile=64,
+        pool_size=4,
+        val_size=2,
+        scene_size=128,
+        val_every=2,
+        decoder_channels=16,
+        init=str(path),
+        lr=1e-3,
+        warmup=1,
+    )
+    train(tmp_path / "stage", recipe, progress=False, workers=1)
+    state = torch.load(tmp_path / "stage" / "last.pt", weights_only=False)
+    assert state["recipe"]["frozen_bn"] is True
+    start = state_from_onnx(path, 16)
+    trained = state["model"]
+    # fixed batch norms: statistics untouched by training and by recalibration...
+    for stat in ("running_var", "running_mean"):
+        key = f"encoder.layer1.0.bn1.{stat}"
+        assert torch.equal(trained[key], start[key])
+    # ...while the weights did move
+    assert not torch.equal(trained["encoder.layer1.0.conv1.weight"], start["encoder.layer1.0.conv1.weight"])
+    log = [json.loads(line) for line in (tmp_path / "stage" / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == [2]
+
+
+def test_train_names_a_bad_init_file_and_knows_the_shipped_model(tmp_path):
+    from typer.testing import CliRunner
+
+    from nanosizer.cli import _initial_weights, app
+    from nanosizer.segment.network import default_model_path
+
+    assert _initial_weights("shipped") == str(default_model_path())
+    runner = CliRunner()
+    result = runner.invoke(app, ["train", str(tmp_path / "run"), "--init", str(tmp_path / "none.pt")])
+    assert result.exit_code == 2 and "none.pt" in result.output
+    for name in ("broken.onnx", "broken.pt"):
+        (tmp_path / name).write_bytes(b"\x00garbage")
+        result = runner.invoke(app, ["train", str(tmp_path / "run"), "--init", str(tmp_path / name)])
+        assert result.exit_code == 2 and name in result.output, result.output
+        assert "Traceback" not in result.output
+
+
+def test_fine_tuning_on_own_data_only_takes_the_width_from_the_model(tmp_path):
+    import tifffile
+
+    _, path = _exported(tmp_path)
+    data = tmp_path / "mine"
+    (data / "images").mkdir(parents=True)
+    (data / "masks").mkdir()
+    image = np.full((128, 128), 180, np.uint8)
+    image[40:80, 30:70] = 40
+    tifffile.imwrite(data / "images" / "a.tif", image)
+    tifffile.imwrite(data / "masks" / "a_mask.tif", (image < 100).astype(np.uint8))
+    recipe = Recipe(
+        steps=2, batch=2, tile=64, pool_size=0, val_size=2, scene_size=128, val_every=2, init=str(path)
+    )
+    train(tmp_path / "ft", recipe, data=data, progress=False, workers=1)
+    saved = torch.load(tmp_path / "ft" / "last.pt", weights_only=False)["recipe"]
+    assert saved["decoder_channels"] == 16 and saved["frozen_bn"] is True  # not the default 128
+    with pytest.raises(ValueError, match="--data"):
+        train(tmp_path / "none", recipe, progress=False, workers=1)
