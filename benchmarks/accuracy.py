@@ -1,6 +1,6 @@
 """Accuracy on a generated suite with exact truth, for each segmenter and separation mode.
 
-    python benchmarks/accuracy.py [--n 3] [--size 768] [--model M.onnx] [--segmenters network]
+    python benchmarks/accuracy.py [--n 10] [--size 768] [--model M.onnx] [--segmenters network]
                                   [--set NAME=VALUE ...]
 
 Prints semantic IoU (particle class), instance F1 at IoU 0.5 (border-touching truth particles
@@ -40,7 +40,7 @@ def instance_f1(pred: np.ndarray, truth: np.ndarray, keep_truth: np.ndarray) -> 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=3, help="images per preset")
+    parser.add_argument("--n", type=int, default=10, help="images per preset")
     parser.add_argument("--size", type=int, default=768)
     parser.add_argument("--model", default=None, help="ONNX model (default: the shipped one)")
     parser.add_argument("--segmenters", default=",".join(SEGMENTERS))

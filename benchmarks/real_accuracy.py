@@ -1,6 +1,7 @@
 """Segmentation and sizing on the real evaluation-only sets in ../shared/realdata.
 
     python benchmarks/real_accuracy.py [--segmenters network,threshold] [--zoom 1.0] [--model M.onnx]
+                                       [--set NAME=VALUE ...]
 
 EMPS test crops (dark particles, ``--pixel-size 1``): particle IoU pooled over pixels and per
 image. BAM TiO2 transmission-SEM fields (info bar cropped, 7.34375 nm/px): particle IoU against
@@ -27,7 +28,7 @@ from scipy import ndimage as ndi
 from nanosizer.evaluation import Confusion, matched_instances
 from nanosizer.io import read_micrographs
 from nanosizer.pipeline import analyze_micrograph, segment_micrograph
-from nanosizer.settings import Settings
+from nanosizer.settings import Settings, parse_assignments
 
 REALDATA = (
     Path(os.environ.get("NANOSIZER_SHARED", Path(__file__).resolve().parents[2] / "shared")) / "realdata"
@@ -104,7 +105,9 @@ def main() -> None:
     parser.add_argument("--zoom", default="1.0", help="network working-scale factor or auto")
     parser.add_argument("--model", default=None, help="ONNX model (default: the shipped one)")
     parser.add_argument("--edge-refinement", action="store_true", help="threshold edges where confirmed")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="any setting")
     args = parser.parse_args()
+    overrides = parse_assignments(args.set)
     if not REALDATA.is_dir():
         raise SystemExit(f"no real data at {REALDATA}")
     print(
@@ -119,6 +122,7 @@ def main() -> None:
             network_zoom=args.zoom,
             model=args.model,
             edge_refinement=args.edge_refinement,
+            **overrides,
         )
         tic = time.perf_counter()
         e_total, e_images = emps(settings)

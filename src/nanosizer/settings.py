@@ -56,6 +56,9 @@ class Settings:
         Depth of the h-maxima of the distance transform used as watershed markers.
     remove_border : bool
         Drop particles cut by the image border (after separation).
+    min_confidence : float
+        Network regions whose highest particle probability stays below this are dropped as
+        uncertain: grain of noisy carbon, not particles (0.5 or less keeps every region).
     edge_refinement : bool
         On high-contrast images, take particle edges from the threshold for the particles the
         network confirms (see :func:`nanosizer.segment.refine_edges`). Off by default: with
@@ -82,6 +85,7 @@ class Settings:
     min_marker_px: int = 30
     watershed_h_px: float = 2.0
     remove_border: bool = True
+    min_confidence: float = 0.9
     edge_refinement: bool = False
     refine_min_separability: float = 0.9
     roi: tuple[int, int, int, int] | None = None
@@ -93,7 +97,13 @@ class Settings:
         for name in ("blur_sigma_px", "min_particle_ecd_nm", "max_hole_ecd_nm", "watershed_h_px"):
             if getattr(self, name) < 0:
                 raise ValueError(f"setting {name} must be >= 0, got {getattr(self, name)}")
-        for name in ("convexity_threshold", "solidity_threshold", "min_convexity", "refine_min_separability"):
+        for name in (
+            "convexity_threshold",
+            "solidity_threshold",
+            "min_convexity",
+            "refine_min_separability",
+            "min_confidence",
+        ):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"setting {name} must lie in [0, 1], got {getattr(self, name)}")
         if self.min_marker_px < 1 or self.max_holes < 0:

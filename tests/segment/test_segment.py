@@ -68,3 +68,25 @@ def test_edge_refinement_keeps_confirmed_threshold_regions_on_high_contrast_imag
     assert "separability" in notes[0]
     noisy = image + np.random.default_rng(0).normal(0, 80, image.shape)  # low separability
     assert (refine_edges(noisy, network, Settings()) == network).all()
+
+
+def test_uncertain_network_regions_are_dropped_whole():
+    from nanosizer.segment import confident_regions
+
+    prob = np.zeros((40, 60), np.float32)
+    prob[5:15, 5:15] = 0.7  # a weak region (grain): never confident
+    prob[20:35, 20:35] = 0.6
+    prob[25:30, 25:30] = 0.97  # a faint particle with a confident core
+    found = prob > 0.5
+    kept, dropped = confident_regions(prob, found, 0.9)
+    assert dropped == 1 and not kept[5:15, 5:15].any()
+    assert kept[20:35, 20:35].all()  # kept whole, edges included: the mask is not re-thresholded
+    np.testing.assert_array_equal(confident_regions(prob, found, 0.0)[0], found)
+
+
+def test_the_confidence_setting_is_checked():
+    from nanosizer.settings import Settings
+
+    assert Settings().min_confidence == 0.9
+    with pytest.raises(ValueError, match="min_confidence"):
+        Settings(min_confidence=1.5)
