@@ -52,6 +52,11 @@ class Settings:
         How non-convex regions are split.
     min_marker_px : int
         UECS markers smaller than max(this, area of a ``min_particle_ecd_nm`` circle) are dropped.
+    min_marker_fraction : float
+        The UECS marker limit drops to this fraction of the median area of the image's single
+        (convex) particles when that is smaller, never below 6 px: clusters of small particles
+        are kept (0: the paper's fixed ``min_marker_px`` only; 0.01 leaves it at 30 px for
+        particles from ~60 px across).
     watershed_h_px : float
         Depth of the h-maxima of the distance transform used as watershed markers.
     remove_border : bool
@@ -83,6 +88,7 @@ class Settings:
     max_holes: int = 10
     separation: str = "uecs"
     min_marker_px: int = 30
+    min_marker_fraction: float = 0.01
     watershed_h_px: float = 2.0
     remove_border: bool = True
     min_confidence: float = 0.9
@@ -103,6 +109,7 @@ class Settings:
             "min_convexity",
             "refine_min_separability",
             "min_confidence",
+            "min_marker_fraction",
         ):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"setting {name} must lie in [0, 1], got {getattr(self, name)}")

@@ -135,3 +135,24 @@ def test_shift_morphology_equals_scipy_for_both_elements():
             element = structuring_element(step)
             assert (erode(mask, step) == ndi.binary_erosion(mask, element)).all()
             assert (dilate(mask, step) == ndi.binary_dilation(mask, element)).all()
+
+
+def test_marker_limit_follows_small_particles_and_keeps_the_paper_limit_for_large_ones():
+    from nanosizer.regions import regions_from_mask
+    from nanosizer.separate.separate import marker_limit_px
+
+    # A chain of four heavily overlapping 22 px discs beside three single ones: with the
+    # paper's fixed 30 px the eroded pieces vanish before the necks break and the whole
+    # cluster is lost; 1 % of a single particle's area (floored at 6 px) keeps all four.
+    r, shape = 11, (80, 200)
+    mask = _discs(shape, [(20, 20), (20, 60), (60, 20)], r)
+    mask |= _discs(shape, [(50, 70 + k * 1.4 * r) for k in range(4)], r)
+    paper = separate_particles(mask, 1.0, Settings(min_marker_fraction=0))
+    assert len(paper.particles) == 3 and "no convex marker" in paper.excluded[0]["reason"]
+    assert len(separate_particles(mask, 1.0, Settings()).particles) == 7
+    # Large particles (80 px across): the limit stays at the paper's 30 px.
+    big = regions_from_mask(_discs((200, 200), [(60, 60)], 40))
+    assert marker_limit_px(big, 1.0, Settings()) == 30
+    small = regions_from_mask(_discs(shape, [(20, 20)], r))
+    assert marker_limit_px(small, 1.0, Settings()) == 6
+    assert marker_limit_px(small, 1.0, Settings(min_marker_fraction=0)) == 30
