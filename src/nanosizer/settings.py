@@ -57,6 +57,9 @@ class Settings:
         (convex) particles when that is smaller, never below 6 px: clusters of small particles
         are kept (0: the paper's fixed ``min_marker_px`` only; 0.01 leaves it at 30 px for
         particles from ~60 px across).
+    uecs_rounds : int
+        UECS rounds after the paper's one, on what the regrown particles left unclaimed: they
+        find the particles around a cluster's core (0: the paper's single round).
     watershed_h_px : float
         Depth of the h-maxima of the distance transform used as watershed markers.
     remove_border : bool
@@ -89,6 +92,7 @@ class Settings:
     separation: str = "uecs"
     min_marker_px: int = 30
     min_marker_fraction: float = 0.01
+    uecs_rounds: int = 2
     watershed_h_px: float = 2.0
     remove_border: bool = True
     min_confidence: float = 0.9
@@ -113,8 +117,8 @@ class Settings:
         ):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"setting {name} must lie in [0, 1], got {getattr(self, name)}")
-        if self.min_marker_px < 1 or self.max_holes < 0:
-            raise ValueError("min_marker_px must be >= 1 and max_holes >= 0")
+        if self.min_marker_px < 1 or self.max_holes < 0 or self.uecs_rounds < 0:
+            raise ValueError("min_marker_px must be >= 1, max_holes and uecs_rounds >= 0")
         if self.network_zoom != "auto":
             try:
                 zoom = float(self.network_zoom)

@@ -106,6 +106,7 @@ def _split(region: Region, settings, min_marker: float, result: Separation) -> N
             settings.convexity_threshold,
             settings.solidity_threshold,
             with_geometry=True,
+            rounds=settings.uecs_rounds,
         )
         for _ in range(discarded):
             result.excluded.append(_excluded(region, "UECS piece non-convex after regrowth"))

@@ -179,12 +179,19 @@ def regrow(marker: Marker, region: np.ndarray) -> np.ndarray:
     return full
 
 
+# Later rounds (markers from what the regrown particles left unclaimed) accept a particle only
+# when at least this share of it is new and it has at least this fraction of the median area of
+# the first round's particles: real particles at the rim of a cluster pass, slivers do not.
+_NEW_SHARE, _MIN_AREA_SHARE = 0.5, 0.4
+
+
 def uecs_split(
     mask: np.ndarray,
     min_marker_px: float = 30,
     convexity_threshold: float = 0.95,
     solidity_threshold: float = 0.95,
     with_geometry: bool = False,
+    rounds: int = 0,
 ) -> tuple[list, int]:
     """Split one non-convex region crop into convex particles.
 
@@ -198,21 +205,47 @@ def uecs_split(
         The convexity test for markers and for regrown particles.
     with_geometry : bool
         Return (mask, ContourGeometry) pairs, so the measured contour is not traced again.
+    rounds : int
+        Further rounds after the paper's one: the erosion runs again on the part of the region
+        no regrown particle covers, and its markers regrow inside the whole region (keeping
+        their overlap, as in the first round). In a heavily overlapping cluster the first round
+        often ends with the cluster's thick core only; the particles around it come back here.
 
     Returns
     -------
     particles : list of (h, w) bool ndarray (or of pairs, see ``with_geometry``)
         Regrown convex particles (they may overlap each other).
     discarded : int
-        Regrown particles dropped because they were non-convex again.
+        First-round particles dropped because they were non-convex again after regrowth.
     """
     region = np.pad(mask, 1)
     particles, discarded = [], 0
-    for marker in find_markers(region, min_marker_px, convexity_threshold, solidity_threshold):
-        grown = regrow(marker, region)[1:-1, 1:-1]
-        geom = contour_geometry(grown)
-        if is_convex(geom, convexity_threshold, solidity_threshold):
-            particles.append((grown, geom) if with_geometry else grown)
-        else:
-            discarded += 1
+    covered = np.zeros_like(region)
+    first_areas: list[int] = []
+    work = region
+    for round_ in range(rounds + 1):
+        added = 0
+        for marker in find_markers(work, min_marker_px, convexity_threshold, solidity_threshold):
+            grown = regrow(marker, region)
+            area = int(np.count_nonzero(grown))
+            if round_ and (
+                area < _MIN_AREA_SHARE * np.median(first_areas)
+                or np.count_nonzero(grown & ~covered) < _NEW_SHARE * area
+            ):
+                continue
+            inner = grown[1:-1, 1:-1]
+            geom = contour_geometry(inner)
+            if not is_convex(geom, convexity_threshold, solidity_threshold):
+                discarded += round_ == 0
+                continue
+            particles.append((inner, geom) if with_geometry else inner)
+            covered |= grown
+            added += 1
+            if round_ == 0:
+                first_areas.append(area)
+        if not first_areas or (round_ and not added):
+            break
+        work = region & ~covered
+        if np.count_nonzero(work) < min_marker_px:
+            break
     return particles, discarded
