@@ -8,15 +8,16 @@ from typer.testing import CliRunner
 from nanosizer.cli import app
 from nanosizer.data import DATA_DIR
 from nanosizer.errors import NanosizerError
+from nanosizer.segment import segment
 from nanosizer.segment.network import (
     blend_weight,
     default_model_path,
     load_model,
     network_input,
     predict_probability,
-    segment_network,
     tile_layout,
 )
+from nanosizer.settings import Settings
 
 EXAMPLES = DATA_DIR / "examples"
 # The shipped model on the bundled examples: 0.931 / 0.988 / 0.934 (overlap-low, pt-cubes,
@@ -28,6 +29,11 @@ def _example(name):
     image = tifffile.imread(EXAMPLES / f"example_{name}.tif")
     truth = tifffile.imread(EXAMPLES / "truth" / f"example_{name}_mask.tif") > 0
     return image, truth
+
+
+def segment_network(image, particles="dark", zoom=1.0):
+    """The network's binary map as the pipeline makes it, every region kept (no confidence cut)."""
+    return segment(image, 1.0, Settings(particles=particles, network_zoom=zoom, min_confidence=0))
 
 
 def _iou(a, b):

@@ -183,30 +183,18 @@ def auto_zoom(data01: np.ndarray, target_px: float = TARGET_PARTICLE_PX) -> floa
     return 1.0 if 0.7 <= zoom <= 1.4 else round(zoom, 3)
 
 
-def network_probability(
-    image: np.ndarray, particles: str = "dark", model_path: str | Path | None = None, zoom: float | str = 1.0
-) -> np.ndarray:
-    """Particle probability at the image's own resolution (``zoom``: working-scale factor)."""
-    return input_probability(network_input(image, particles), model_path, zoom)
-
-
 def input_probability(
-    data: np.ndarray, model_path: str | Path | None = None, zoom: float | str = 1.0
+    data: np.ndarray, model_path: str | Path | None = None, zoom: float = 1.0
 ) -> np.ndarray:
-    """Particle probability of an image already normalised by :func:`network_input`."""
+    """Particle probability of an image normalised by :func:`network_input`, at its own grid.
+
+    ``zoom`` (a number; :func:`auto_zoom` picks one) resamples the image for the network and
+    the probability back.
+    """
     model = load_model(model_path)
-    if zoom == "auto":
-        zoom = auto_zoom(data)
     if zoom == 1.0:
         return predict_probability(model, data)
     prob = predict_probability(model, rescale(data, zoom))
     from skimage.transform import resize
 
     return resize(prob, data.shape, order=1, anti_aliasing=False, preserve_range=True).astype(np.float32)
-
-
-def segment_network(
-    image: np.ndarray, particles: str = "dark", model_path: str | Path | None = None, zoom: float | str = 1.0
-) -> np.ndarray:
-    """Binary particle map: network probability above :data:`THRESHOLD`."""
-    return network_probability(image, particles, model_path, zoom) > THRESHOLD
