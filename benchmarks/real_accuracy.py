@@ -61,11 +61,24 @@ def shift_to_sem(mask: np.ndarray, dx: float, dy: float) -> tuple[np.ndarray, tu
     return out, dst
 
 
-def median_instance_ecd(mask: np.ndarray, min_px: int = 20) -> float:
-    """Median equivalent diameter (nm) of a manual mask's 4-connected instances of ``min_px`` or more."""
+def manual_instances(mask: np.ndarray, min_px: int = 20) -> tuple[np.ndarray, np.ndarray]:
+    """A manual mask's instances: 4-connected labels (as the masks are drawn) without the
+    fragments below ``min_px`` left by separation lines (as ``fields.csv``), and every label's size."""
     labels, _ = ndi.label(mask)
-    sizes = np.bincount(labels.ravel())[1:]
-    return float(np.median(np.sqrt(4 * sizes[sizes >= min_px] / np.pi))) * BAM_PIXEL_NM
+    sizes = np.bincount(labels.ravel())
+    labels[sizes[labels] < min_px] = 0
+    return labels, sizes
+
+
+def ecd_nm(area_px) -> np.ndarray:
+    """Equivalent circular diameter in nm of pixel areas on the BAM fields."""
+    return np.sqrt(4 * np.asarray(area_px) / np.pi) * BAM_PIXEL_NM
+
+
+def median_instance_ecd(mask: np.ndarray) -> float:
+    """Median equivalent diameter (nm) of a manual mask's instances."""
+    labels, sizes = manual_instances(mask)
+    return float(np.median(ecd_nm(sizes[np.unique(labels[labels > 0])])))
 
 
 def bam(settings: Settings) -> tuple[Confusion, list[dict]]:
@@ -84,14 +97,12 @@ def bam(settings: Settings) -> tuple[Confusion, list[dict]]:
         total = total + conf
         found = result.particles["equivalent_diameter_nm"]
         # the same particles in both: found instances matched to manual ones (IoU > 0.5)
-        instances, _ = ndi.label(manual)  # 4-connected, as the masks are drawn
-        sizes = np.bincount(instances.ravel())
-        instances[sizes[instances] < 20] = 0  # separation-line fragments, as fields.csv
+        instances, sizes = manual_instances(manual)
         labels, _ = shift_to_sem(
             result.labels, field.tsem_to_sem_translation_px_x, field.tsem_to_sem_translation_px_y
         )
         pairs = matched_instances(labels, instances)
-        manual_ecd = np.sqrt(4 * sizes[pairs[:, 1]] / np.pi) * BAM_PIXEL_NM
+        manual_ecd = ecd_nm(sizes[pairs[:, 1]])
         visible = tifffile.imread(folder / "mask_manual_2classes" / f"{field.sem_id}_cm.tif")
         rows.append(
             {
