@@ -87,9 +87,11 @@ def test_compare_command(series, tmp_path):
     run_batch([series / "field0.tif"], out, SETTINGS, report=False)
     manual = tmp_path / "manual.csv"
     sizes = pd.read_csv(out / "particles.csv")["equivalent_diameter_nm"] * 1.02
-    manual.write_text("diameter_nm\n" + "\n".join(f"{v:.3f}" for v in sizes))
+    rows = (f"{k + 1},{v:.3f},ok" for k, v in enumerate(sizes))
+    manual.write_text("id,diameter_nm,comment\n" + "\n".join(rows))  # the ids must not be taken
     result = CliRunner().invoke(app, ["compare", str(out), str(manual)])
     assert result.exit_code == 0, result.output
+    assert "column 'diameter_nm' (nm)" in result.output
     row = pd.read_csv(out / "comparison.csv").iloc[0]
     assert row["manual_count"] == len(sizes) and row["relative_difference"] == pytest.approx(-0.02, abs=1e-3)
     assert (out / "comparison.png").stat().st_size > 1000

@@ -184,3 +184,128 @@ def test_options_are_read_as_their_settings(scene, tmp_path, option, message):
     result = runner.invoke(app, ["analyze", str(path), "-o", str(tmp_path / "o"), *option])
     assert result.exit_code == 2
     assert message in " ".join(result.output.split())
+
+
+@pytest.mark.parametrize("value", ["0", "1e9", "1e-6", "-2"])
+def test_implausible_pixel_size_is_a_usage_error(scene, tmp_path, value):
+    path, _ = scene
+    result = runner.invoke(app, ["analyze", str(path), "-o", str(tmp_path / "o"), "--pixel-size", value])
+    assert result.exit_code == 2 and "pixel size" in result.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_implausible_calibration_is_refused_by_the_api():
+    import nanosizer
+    from nanosizer.errors import CalibrationError
+
+    with pytest.raises(CalibrationError, match="plausible range"):
+        nanosizer.analyze(np.eye(32), pixel_size_nm=1e9)
+    wide = nanosizer.analyze(np.eye(32), pixel_size_nm=1e9, max_pixel_size_nm=1e10, segmenter="threshold")
+    assert wide.summary["pixel_size_nm"] == 1e9
+
+
+def test_a_line_per_image_and_a_warning_when_much_is_not_measured(tmp_path):
+    from helpers import disc_mask
+
+    image = np.full((160, 160), 200, np.uint8)
+    comb = np.zeros(image.shape, bool)
+    comb[40:50, 20:140] = True
+    for col in range(20, 140, 12):
+        comb[50:120, col : col + 4] = True  # a comb: convexity far below 0.5, unseparable
+    comb |= disc_mask(image.shape, (140, 80), 8)
+    image[comb] = 40
+    tifffile.imwrite(tmp_path / "comb.tif", image)
+    out = tmp_path / "o"
+    args = ["analyze", str(tmp_path / "comb.tif"), "-o", str(out), "--pixel-size", "1"]
+    result = runner.invoke(app, [*args, "--segmenter", "threshold"])
+    assert result.exit_code == 0, result.output
+    assert "WARNING comb: 1 particle(s), 1 region(s) excluded" in result.output  # not a TTY: every line
+    assert "writing the run's tables" in result.output
+    summary = json.loads((out / "comb" / "summary.json").read_text())
+    assert summary["excluded_region_count"] == 1 and summary["unmeasured_area_fraction"] > 0.7
+
+
+def test_unwritable_output_is_one_line_and_exit_2(scene, tmp_path):
+    path, _ = scene
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    manual = tmp_path / "sizes.csv"
+    manual.write_text("equivalent_diameter_nm\n10\n11\n12\n")
+    for args in (
+        ["analyze", str(path), "-o", str(blocker / "out")],
+        ["demo", "-o", str(blocker / "demo")],
+        ["synth", str(blocker / "synth"), "--n", "1"],
+        ["compare", str(manual), str(manual), "-o", str(blocker / "compare")],
+    ):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2, args
+        assert "cannot write results here" in result.output and "Traceback" not in result.output
+        assert len(result.output.strip().splitlines()) == 1
+
+
+def test_unreachable_scheduler_is_named_quickly(scene, tmp_path):
+    pytest.importorskip("distributed")
+    import time
+
+    path, _ = scene
+    tic = time.perf_counter()
+    result = runner.invoke(
+        app,
+        ["analyze", str(path), "-o", str(tmp_path / "o"), "--segmenter", "threshold"]
+        + ["--scheduler", "tcp://127.0.0.1:9", "--scheduler-timeout", "1"],
+    )
+    assert result.exit_code == 2 and "tcp://127.0.0.1:9" in result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) <= 2
+    assert time.perf_counter() - tic < 30
+
+
+def test_evaluate_names_mismatched_shapes_and_reports_no_nan(scene, tmp_path):
+    path, _ = scene
+    (tmp_path / "masks").mkdir()
+    tifffile.imwrite(tmp_path / "masks" / f"{path.stem}.tif", np.zeros((100, 120), np.uint8))
+    result = runner.invoke(app, ["evaluate", str(path), str(tmp_path / "masks"), "-o", str(tmp_path / "ev")])
+    assert result.exit_code == 1
+    assert "100x120 px but the image is 384x384 px" in result.output and "--roi" in result.output
+    assert "nan" not in result.output.lower() and "Warning" not in result.output
+
+
+@pytest.mark.parametrize("command", ["analyze", "evaluate", "compare", "demo", "synth", "train", "quantize"])
+def test_help_fits_80_columns_without_cutting(command):
+    result = runner.invoke(app, [command, "--help"], terminal_width=80)
+    assert result.exit_code == 0
+    assert "…" not in result.output and max(len(line) for line in result.output.splitlines()) <= 80
+    group = typer_command(command)
+    for param in group.params:
+        for name in getattr(param, "opts", []) + getattr(param, "secondary_opts", []):
+            if name.startswith("--"):
+                assert name in result.output, name
+
+
+def typer_command(name):
+    import typer.main
+
+    return typer.main.get_command(app).commands[name]
+
+
+def test_small_usage_mistakes_are_named(scene, tmp_path):
+    path, _ = scene
+    both = runner.invoke(
+        app, ["analyze", str(path), "-o", str(tmp_path / "o"), "--sample", "A", "--sample-by-folder"]
+    )
+    assert both.exit_code == 2 and "not both" in both.output
+    (tmp_path / "demo").mkdir()
+    (tmp_path / "demo" / "x").write_text("")
+    demo = runner.invoke(app, ["demo", "-o", str(tmp_path / "demo")])
+    assert demo.exit_code == 2 and "--overwrite" in demo.output and "--resume" not in demo.output
+    series = tmp_path / "series"
+    (series / "s1").mkdir(parents=True)
+    tifffile.imwrite(series / "s1" / "a.tif", np.zeros((8, 8), np.uint8))
+    nested = runner.invoke(
+        app, ["analyze", str(series), "-o", str(tmp_path / "n"), "--segmenter", "threshold"]
+    )
+    assert "subfolders do (s1)" in nested.output and "/*/" in nested.output
+    listed = runner.invoke(app, ["settings"])
+    assert ":func:" not in listed.output and "``" not in listed.output
+    assert "min_shape_px = 25" in listed.output and "min_pixel_size_nm = 0.001" in listed.output
+    presets = runner.invoke(app, ["synth", "--list"])
+    assert "background (figure-like)" in presets.output  # second line of a description, not cut

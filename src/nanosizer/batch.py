@@ -23,9 +23,10 @@ import pandas as pd
 
 from .errors import NanosizerError, OutputExistsError, UnreadableImageError
 from .io import IMAGE_SUFFIXES, iter_micrographs
-from .pipeline import analyze_micrograph, model_provenance
+from .io.frames import short_reason
+from .pipeline import analyze_micrograph, image_status, model_provenance
 from .report import write_image_results
-from .report.atomic import write_text
+from .report.atomic import ensure_writable, write_text
 from .report.results import summary_row
 from .report.run import write_run_outputs
 from .settings import Settings
@@ -60,7 +61,15 @@ def expand_inputs(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[s
         if path.is_dir():
             found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
             if not found:
-                missing.append((str(path), "folder holds no image files"))
+                nested = [d.name for d in sorted(path.iterdir()) if d.is_dir() and _holds_images(d)]
+                why = "folder holds no image files"
+                if nested:
+                    some = ", ".join(nested[:3]) + (", ..." if len(nested) > 3 else "")
+                    why += (
+                        f", but its subfolders do ({some}): pass them, e.g. '{path}/*/', with "
+                        "--sample-by-folder for one sample each"
+                    )
+                missing.append((str(path), why))
             files.extend(found)
         elif path.exists():
             files.append(path)
@@ -75,6 +84,10 @@ def expand_inputs(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[s
     return unique, missing
 
 
+def _holds_images(folder: Path) -> bool:
+    return any(p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES for p in folder.iterdir())
+
+
 def prepare_output(out_dir: Path, overwrite: bool) -> None:
     """Refuse to write into a non-empty folder unless ``overwrite`` (or resuming)."""
     if out_dir.exists() and not out_dir.is_dir():
@@ -84,7 +97,7 @@ def prepare_output(out_dir: Path, overwrite: bool) -> None:
             "output folder is not empty; use --overwrite to replace results or --resume to finish them",
             out_dir,
         )
-    out_dir.mkdir(parents=True, exist_ok=True)
+    ensure_writable(out_dir)
 
 
 def read_mask(path: str | Path) -> np.ndarray:
@@ -136,6 +149,7 @@ class FileOutcome:
     rows: list[dict] = field(default_factory=list)
     failure: str | None = None
     resumed: bool = False
+    lines: list[tuple[str, bool]] = field(default_factory=list)  # per-image status, warning?
 
 
 def _marker(job: FileJob) -> Path:
@@ -158,6 +172,7 @@ def _resume(job: FileJob) -> FileOutcome | None:
         outcome.images.append(name)
         outcome.particles.append(_tag(pd.read_csv(table_path), name, job.sample))
         outcome.rows.append(summary_row(name, outcome.particles[-1], pixel_size) | {"sample": job.sample})
+        outcome.lines.append((f"{name}: finished earlier, reused", False))
     return outcome
 
 
@@ -187,11 +202,12 @@ def analyse_file(job: FileJob) -> FileOutcome:
                 summary_row(name, result.particles, summary["pixel_size_nm"]) | {"sample": job.sample}
             )
             pixel_sizes.append(summary["pixel_size_nm"])
+            outcome.lines.append(image_status(summary))
     except NanosizerError as exc:
         outcome.failure = exc.reason
     except Exception as exc:  # a batch must go on past anything one file does
         log.debug("unexpected error on %s", job.path, exc_info=True)
-        outcome.failure = f"{type(exc).__name__}: {exc}"
+        outcome.failure = short_reason(exc)
     if outcome.failure is None:
         marker = {"source": str(job.path), "run_hash": job.run_hash, "images": outcome.images}
         write_text(_marker(job), json.dumps(marker | {"pixel_sizes_nm": pixel_sizes}))
@@ -218,12 +234,14 @@ def _unique_stems(files: list[Path]) -> list[str]:
     return stems
 
 
-def _outcomes(jobs: list[FileJob], workers: int, scheduler: str | None) -> Iterable[FileOutcome]:
+def _outcomes(
+    jobs: list[FileJob], workers: int, scheduler: str | None, timeout_s: float = 10.0
+) -> Iterable[FileOutcome]:
     """Run the jobs here, in a process pool or on Dask; yield outcomes in input order."""
     if scheduler is not None:
         from .cluster import dask_outcomes
 
-        yield from dask_outcomes(jobs, scheduler, workers)
+        yield from dask_outcomes(jobs, scheduler, workers, timeout_s)
     elif workers > 1 and len(jobs) > 1:
         from concurrent.futures import ProcessPoolExecutor
 
@@ -244,12 +262,15 @@ def run_batch(
     overwrite: bool = False,
     progress: Callable | None = None,
     on_failure: Callable[[str, str], None] | None = None,
+    on_message: Callable[[str, bool], None] | None = None,
     workers: int = 1,
     scheduler: str | None = None,
+    scheduler_timeout_s: float = 10.0,
     resume: bool = False,
     sample: str | None = None,
     sample_by_folder: bool = False,
     report: bool = True,
+    command: str | None = None,
 ) -> BatchReport:
     """Analyse every image of ``inputs`` into ``out_dir``; bad files are listed, not fatal.
 
@@ -273,16 +294,23 @@ def run_batch(
         ``progress(total)`` returns a bar with ``update(n)`` and ``set_postfix(**kw)`` (tqdm).
     on_failure : callable, optional
         Called with (file, reason) as each failure happens.
+    on_message : callable, optional
+        Called with (text, is_warning) for each finished image ("N particles, M regions
+        excluded ...") and for the run's last stage (tables, plots, report).
     workers : int
         Processes on this machine (1: in this process).
     scheduler : str, optional
         ``'local'`` for a Dask cluster started here, or the address of a running scheduler.
+    scheduler_timeout_s : float
+        How long to wait for a running scheduler to answer before giving up with the reason.
     resume : bool
         Reuse the outputs of files already finished with the same settings and model.
     sample, sample_by_folder : str, bool
         Sample name of every image (default: the output folder's name), or each file's folder name.
     report : bool
         Write statistics, plots and ``report.html`` for the run.
+    command : str, optional
+        The command line that started the run, for the report (default: the Python API).
     """
     settings = settings or Settings()
     out_dir = Path(out_dir)
@@ -315,9 +343,12 @@ def run_batch(
     ]
     bar = progress(len(jobs)) if progress else None
     particles, rows = [], []
-    for outcome in _outcomes(jobs, workers, scheduler):
+    for outcome in _outcomes(jobs, workers, scheduler, scheduler_timeout_s):
         if outcome.failure is not None:
             _fail(batch, outcome.path, outcome.failure, on_failure)
+        for text, warning in outcome.lines:
+            if on_message:
+                on_message(text, warning)
         batch.images += outcome.images
         batch.resumed += int(outcome.resumed)
         particles += outcome.particles
@@ -329,8 +360,35 @@ def run_batch(
     if bar is not None:
         bar.close()
     settings_record = settings.to_dict() | {"run_hash": fingerprint}
-    write_run_outputs(out_dir, particles, rows, settings_record, batch.failures, tables, report)
+    if on_message:
+        what = "tables, plots and report.html" if report else "tables"
+        on_message(f"writing the run's {what} to {out_dir} ...", False)
+    write_run_outputs(
+        out_dir,
+        particles,
+        rows,
+        settings_record,
+        batch.failures,
+        tables,
+        report,
+        run_provenance(settings, command),
+    )
     return batch
+
+
+def run_provenance(settings: Settings, command: str | None = None) -> dict:
+    """How a run was made, for the head of its report: version, model, date, command."""
+    import datetime
+
+    from . import __version__
+
+    model = model_provenance(settings)
+    out = {"nanosizer": __version__}
+    if model:
+        out["model"] = f"{model['file']} (SHA-256 {model['sha256'][:16]}…)"
+    out["date"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    out["command"] = command or "Python API (nanosizer.batch.run_batch)"
+    return out
 
 
 def _fail(report: BatchReport, path: str, reason: str, callback) -> None:

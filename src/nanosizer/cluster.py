@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 
-def dask_outcomes(jobs: list, scheduler: str, workers: int) -> Iterable:
+def dask_outcomes(jobs: list, scheduler: str, workers: int, timeout_s: float = 10.0) -> Iterable:
     """Submit every job to ``scheduler`` ('local': start a LocalCluster here) and yield in order.
 
-    Workers must see the input and output paths (one machine, or a shared file system).
+    Workers must see the input and output paths (one machine, or a shared file system). A
+    scheduler that does not answer within ``timeout_s`` is one clear error naming its address.
     """
     try:
         from dask.distributed import Client, LocalCluster
@@ -24,7 +25,14 @@ def dask_outcomes(jobs: list, scheduler: str, workers: int) -> Iterable:
         client = Client(cluster)
         client.run(_init_worker)
     else:
-        client = Client(scheduler)
+        try:
+            client = Client(scheduler, timeout=timeout_s)
+        except (OSError, TimeoutError, ValueError) as exc:
+            why = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+            raise RuntimeError(
+                f"cannot reach the Dask scheduler at {scheduler} within {timeout_s:g} s ({why}); "
+                "is it running? (--scheduler-timeout to wait longer)"
+            ) from None
     try:
         futures = client.map(analyse_file, jobs, pure=False)
         for future in futures:

@@ -35,3 +35,7 @@ class InvalidImageError(NanosizerError, ValueError):
 
 class OutputExistsError(NanosizerError, FileExistsError):
     """The output folder holds results and ``overwrite`` was not asked for."""
+
+
+class OutputError(NanosizerError, OSError):
+    """Results cannot be written where asked (read-only, not a folder, no space)."""

@@ -149,8 +149,11 @@ def evaluate_pairs(pairs, settings, pixel_size_nm=None, progress=None):
                 if settings.roi is not None:
                     micrograph, reference = crop_to_roi(micrograph, settings.roi, truth)
                 if reference.shape != micrograph.data.shape:
+                    mh, mw = reference.shape
+                    ih, iw = micrograph.data.shape
                     raise ValueError(
-                        f"mask {mask_path.name} is {truth.shape}, image is {micrograph.data.shape}"
+                        f"mask {mask_path.name} is {mh}x{mw} px but the image is {ih}x{iw} px: they "
+                        "must match (masks drawn on these images, or both cut alike with --roi)"
                     )
                 confusion = Confusion.of(segment_micrograph(micrograph, settings), reference)
                 total = total + confusion
@@ -162,8 +165,10 @@ def evaluate_pairs(pairs, settings, pixel_size_nm=None, progress=None):
     return rows, total, failures
 
 
-def write_evaluation(out_dir, rows, total: Confusion, failures, title: str = "") -> None:
-    """``metrics.csv`` (one row per image, then ALL), ``confusion.csv`` and ``confusion.png``."""
+def write_evaluation(out_dir, rows, total: Confusion | None, failures, title: str = "") -> None:
+    """``metrics.csv`` (one row per image, then ALL), ``confusion.csv`` and ``confusion.png``;
+    ``failures.csv`` when files failed. Without any evaluated image (``total`` None) only
+    the failures are written: no metrics of nothing."""
     from pathlib import Path
 
     import pandas as pd
@@ -173,6 +178,10 @@ def write_evaluation(out_dir, rows, total: Confusion, failures, title: str = "")
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    if failures:
+        write_csv(pd.DataFrame(failures, columns=["file", "reason"]), out_dir / "failures.csv")
+    if total is None or not rows:
+        return
     table = pd.DataFrame(rows + [{"image": "ALL (pooled pixels)", "mask": "", **total.metrics()}])
     write_csv(table, out_dir / "metrics.csv")
     frame = pd.DataFrame(
@@ -183,5 +192,3 @@ def write_evaluation(out_dir, rows, total: Confusion, failures, title: str = "")
     write_csv(frame.reset_index(names="class"), out_dir / "confusion.csv")
     with atomic_path(out_dir / "confusion.png") as tmp:
         confusion_figure(total, title).savefig(tmp, format="png")
-    if failures:
-        write_csv(pd.DataFrame(failures, columns=["file", "reason"]), out_dir / "failures.csv")

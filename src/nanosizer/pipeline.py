@@ -13,12 +13,15 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
+from .errors import CalibrationError
 from .io import Micrograph
 from .measure import SUMMARY_MEASURES, measure_regions
 from .regions import paint_labels
 from .segment import clean_mask, segment
 from .separate import Separation, separate_particles
 from .settings import Settings
+
+UNMEASURED_WARNING = 0.10  # warn when more of the particle area than this is not measured
 
 
 @dataclass
@@ -59,10 +62,14 @@ def analyze_micrograph(
     settings = settings or Settings()
     if settings.roi is not None:
         micrograph, mask = crop_to_roi(micrograph, settings.roi, mask)
+    micrograph = dataclasses.replace(micrograph, notes=list(micrograph.notes))  # never alter the input
+    settings = resolve_particles(micrograph, settings, micrograph.notes)
     px = micrograph.pixel_size_nm
+    problem = settings.check_pixel_size(px)
+    if problem:
+        raise CalibrationError(f"{problem} (from {micrograph.pixel_size_source})", micrograph.path)
     timings = {}
     tic = time.perf_counter()
-    micrograph = dataclasses.replace(micrograph, notes=list(micrograph.notes))  # never alter the input
     binary = binary_map(micrograph, settings, mask, micrograph.notes)
     timings["segment_s"] = time.perf_counter() - tic
     tic = time.perf_counter()
@@ -73,7 +80,11 @@ def analyze_micrograph(
     timings["separate_s"] = time.perf_counter() - tic
     tic = time.perf_counter()
     table = measure_regions(
-        separation.particles, px, settings.convexity_threshold, settings.solidity_threshold
+        separation.particles,
+        px,
+        settings.convexity_threshold,
+        settings.solidity_threshold,
+        settings.min_shape_px,
     )
     labels = paint_labels(separation.particles, binary.shape)
     timings["measure_s"] = time.perf_counter() - tic
@@ -89,9 +100,22 @@ def segment_micrograph(
     how the map was made are appended to ``notes``. (:func:`analyze_micrograph` runs the same
     two steps, timing each.)
     """
+    settings = resolve_particles(micrograph, settings, notes)
     binary = binary_map(micrograph, settings, mask, notes)
     px = micrograph.pixel_size_nm
     return clean_mask(binary, px, settings.min_particle_ecd_nm, settings.max_hole_ecd_nm)
+
+
+def resolve_particles(micrograph: Micrograph, settings: Settings, notes: list | None = None) -> Settings:
+    """Settings with ``particles='auto'`` decided for this micrograph (the reason goes to ``notes``)."""
+    if settings.particles != "auto":
+        return settings
+    from .segment.polarity import choose_polarity
+
+    particles, reason = choose_polarity(micrograph.metadata, micrograph.data)
+    if notes is not None:
+        notes.append(f"--particles auto: {reason}")
+    return settings.replace(particles=particles)
 
 
 def binary_map(
@@ -129,7 +153,12 @@ def model_provenance(settings: Settings) -> dict | None:
     from .segment.network import load_model
 
     model = load_model(settings.model)
-    return {"file": model.path.name, "sha256": model.sha256, "val_iou": model.info.get("val_iou")}
+    return {
+        "file": model.path.name,
+        "sha256": model.sha256,
+        "val_iou": model.info.get("val_iou"),
+        "computation": "float reference (unfused graph)" if model.reference else "onnxruntime, optimised",
+    }
 
 
 def summarise(result: AnalysisResult) -> dict:
@@ -156,10 +185,13 @@ def summarise(result: AnalysisResult) -> dict:
         "count": int(len(table)),
         "separated_count": int(table["separated"].sum()),
         "non_convex_count": int(table["non_convex"].sum()),
+        "small_for_shape_count": int(table["small_for_shape"].sum()),
         "regions_found": sep.regions,
         "non_convex_regions": sep.non_convex_regions,
         "border_removed": sep.border_removed,
         "excluded": sep.excluded,
+        "excluded_region_count": len(sep.excluded_regions),
+        "unmeasured_area_fraction": round(unmeasured_fraction(result), 4),
         "measures": stats,
         "settings": result.settings.to_dict(),
         "settings_hash": result.settings.digest(),
@@ -167,6 +199,37 @@ def summarise(result: AnalysisResult) -> dict:
         "nanosizer_version": __version__,
         "timings_s": {k: round(v, 4) for k, v in result.timings.items()},
     }
+
+
+def unmeasured_fraction(result: AnalysisResult) -> float:
+    """Share of the segmented particle area that no measured particle covers.
+
+    Particles cut by the image border are left out by definition and not counted here; what
+    remains is excluded regions (unseparable agglomerates, regions without a convex marker)
+    and the necks UECS leaves between regrown particles.
+    """
+    total = int(result.segmentation.sum())
+    if total == 0:
+        return 0.0
+    covered = result.labels > 0
+    border = result.separation.border_particles
+    if border:
+        covered |= paint_labels(border, covered.shape) > 0
+    return float((result.segmentation & ~covered).sum() / total)
+
+
+def image_status(summary: dict) -> tuple[str, bool]:
+    """One line on an analysed image for the console, and whether it deserves a warning
+    (more than 10 % of the particle area unmeasured)."""
+    share = summary.get("unmeasured_area_fraction", 0.0)
+    text = (
+        f"{summary['image']}: {summary['count']} particle(s), {summary['excluded_region_count']} "
+        f"region(s) excluded ({100 * share:.0f} % of the particle area not measured)"
+    )
+    warn = share > UNMEASURED_WARNING
+    if warn:
+        text = "WARNING " + text + "; see the excluded regions on overlay.png"
+    return text, warn
 
 
 def _num(value) -> float | None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 SEPARATIONS = ("uecs", "watershed", "none")
 SEGMENTERS = ("network", "threshold")
-POLARITIES = ("dark", "bright")
+POLARITIES = ("auto", "dark", "bright")
 
 
 @dataclass(frozen=True)
@@ -32,8 +32,11 @@ class Settings:
         map is resampled back, so measurements stay at the image's own pixel size. 'auto'
         brings the typical particle to the size the network works best at (see
         :func:`nanosizer.segment.network.auto_zoom`).
-    particles : {'dark', 'bright'}
+    particles : {'auto', 'dark', 'bright'}
         Particle contrast: dark on bright (bright-field TEM) or bright on dark (HAADF-STEM).
+        'auto': bright when the file's metadata names a dark-field detector (HAADF, ADF, DF,
+        annular), else dark (see :mod:`nanosizer.segment.polarity`); the choice and its reason
+        go into the summary.
     blur_sigma_px : float
         Gaussian pre-filter sigma in pixels (paper: 2).
     min_particle_ecd_nm : float
@@ -50,6 +53,10 @@ class Settings:
         Regions with more holes are excluded as unseparable (paper: 10).
     separation : {'uecs', 'watershed', 'none'}
         How non-convex regions are split.
+    min_shape_px : int
+        Particles with fewer pixels are flagged ``small_for_shape`` in the table: digitised discs
+        below ~25 px (ECD 5.6 px) give aspect ratios up to 1.5 and more from pixelation alone,
+        so their shape measures mean little (their sizes are kept).
     min_marker_px : int
         UECS markers smaller than max(this, area of a ``min_particle_ecd_nm`` circle) are dropped.
     min_marker_fraction : float
@@ -73,6 +80,11 @@ class Settings:
         the shipped model it costs 0.034 IoU on the EMPS crops and 0.005 on the BAM fields.
     refine_min_separability : float
         Otsu separability (0–1) from which an image counts as high-contrast.
+    min_pixel_size_nm : float
+        Smallest plausible pixel size of an electron micrograph; an image calibrated below it
+        is refused with the reason (a unit mix-up, a missing unit), not measured in silence.
+    max_pixel_size_nm : float
+        Largest plausible pixel size; an image calibrated above it is refused the same way.
     roi : (top, left, bottom, right) or None
         Analyse only this pixel rectangle (e.g. to leave out an info bar); its edges count as
         the image border.
@@ -81,7 +93,7 @@ class Settings:
     segmenter: str = "network"
     model: str | None = None
     network_zoom: float | str = 1.0
-    particles: str = "dark"
+    particles: str = "auto"
     blur_sigma_px: float = 2.0
     min_particle_ecd_nm: float = 0.5
     max_hole_ecd_nm: float = 0.5
@@ -90,6 +102,7 @@ class Settings:
     min_convexity: float = 0.5
     max_holes: int = 10
     separation: str = "uecs"
+    min_shape_px: int = 25
     min_marker_px: int = 30
     min_marker_fraction: float = 0.01
     uecs_rounds: int = 2
@@ -98,6 +111,8 @@ class Settings:
     min_confidence: float = 0.9
     edge_refinement: bool = False
     refine_min_separability: float = 0.9
+    min_pixel_size_nm: float = 0.001
+    max_pixel_size_nm: float = 10000.0
     roi: tuple[int, int, int, int] | None = None
 
     def __post_init__(self):
@@ -117,8 +132,10 @@ class Settings:
         ):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"setting {name} must lie in [0, 1], got {getattr(self, name)}")
-        if self.min_marker_px < 1 or self.max_holes < 0 or self.uecs_rounds < 0:
-            raise ValueError("min_marker_px must be >= 1, max_holes and uecs_rounds >= 0")
+        if not 0 < self.min_pixel_size_nm < self.max_pixel_size_nm:
+            raise ValueError("settings min_pixel_size_nm and max_pixel_size_nm need 0 < min < max")
+        if self.min_marker_px < 1 or self.max_holes < 0 or self.uecs_rounds < 0 or self.min_shape_px < 0:
+            raise ValueError("min_marker_px must be >= 1, max_holes, uecs_rounds and min_shape_px >= 0")
         if self.network_zoom != "auto":
             try:
                 zoom = float(self.network_zoom)
@@ -137,6 +154,18 @@ class Settings:
                     f"right > left; got {self.roi}"
                 )
             object.__setattr__(self, "roi", roi)
+
+    def check_pixel_size(self, pixel_size_nm: float) -> str | None:
+        """Why ``pixel_size_nm`` is not a plausible micrograph pixel size (None when it is)."""
+        if not pixel_size_nm > 0:
+            return f"pixel size must be > 0 nm, got {pixel_size_nm:g}"
+        if not self.min_pixel_size_nm <= pixel_size_nm <= self.max_pixel_size_nm:
+            return (
+                f"pixel size {pixel_size_nm:g} nm is outside the plausible range for electron "
+                f"micrographs ({self.min_pixel_size_nm:g}–{self.max_pixel_size_nm:g} nm/px): check "
+                "the calibration (a unit mix-up?), or widen it with --set max_pixel_size_nm=VALUE"
+            )
+        return None
 
     def to_dict(self) -> dict:
         """Plain-JSON view, as written into ``summary.json``."""

@@ -184,3 +184,37 @@ def test_real_dm_stack_frames(realdata):
     frames = read_micrographs(realdata / "dm" / "ncempy_dmTest_3D_int16_64,65,66.dm4", pixel_size_nm=1.0)
     assert len(frames) == 66 and frames[0].data.shape == (65, 64)
     assert frames[3].name.endswith("_f0003")
+
+
+def test_real_haadf_files_name_their_detector_and_are_analysed_as_bright(realdata):
+    import nanosizer
+
+    for name in ("particlespy_JEOL_HAADF_Image.dm4", "rsciio_test_STEM_image.dm3"):
+        (m,) = read_micrographs(realdata / "dm" / name)
+        assert "HAADF" in m.metadata["detector"]
+    result = nanosizer.analyze(realdata / "dm" / "particlespy_JEOL_HAADF_Image.dm4")
+    assert result.settings.particles == "bright" and result.summary["settings"]["particles"] == "bright"
+    assert any("dark-field detector" in note for note in result.summary["notes"])
+    assert result.summary["count"] >= 5  # 0 when taken for dark particles
+
+
+@pytest.mark.parametrize("keep", [100, 300, 5000])
+def test_truncated_tiff_is_named_as_such_without_log_noise(tmp_path, capfd, keep):
+    import tifffile
+
+    path = tmp_path / "cut.tif"
+    image = np.random.default_rng(0).integers(0, 255, (256, 256), dtype=np.uint8)
+    tifffile.imwrite(path, image, compression="zlib", metadata={"unit": "nm"}, imagej=True)
+    path.write_bytes(path.read_bytes()[:keep])
+    with pytest.raises(UnreadableImageError, match="truncated or corrupt TIFF") as err:
+        read_micrographs(path, pixel_size_nm=1.0)
+    assert "Error" not in str(err.value).split("(")[0]
+    captured = capfd.readouterr()
+    assert "TiffTag" not in captured.err + captured.out
+
+
+def test_truncated_dm_file_is_named_as_such(realdata, tmp_path):
+    path = tmp_path / "cut.dm4"
+    path.write_bytes((realdata / "dm" / "particlespy_JEOL_HAADF_Image.dm4").read_bytes()[:30000])
+    with pytest.raises(UnreadableImageError, match="truncated or corrupt DM file"):
+        read_micrographs(path)

@@ -60,14 +60,18 @@ def test_share_bootstrap_equals_resampling():
 
 def test_eu_criterion_at_its_edges():
     exactly_half = eu_nanomaterial([50.0, 100.0, 150.0, 250.0])  # 1–100 nm inclusive: 2 of 4
-    assert exactly_half["share_1_100_nm"] == 0.5 and exactly_half["nanomaterial"] is True
+    assert exactly_half["share_1_100_nm"] == 0.5
+    assert exactly_half["nanomaterial"] is None  # 4 particles: the interval straddles 50 %, no verdict
     median_100 = eu_nanomaterial([90.0, 100.0, 100.0, 110.0])
     assert median_100["median_feret_min_nm"] == 100.0 and median_100["median_at_most_100_nm"] is True
     below_one = eu_nanomaterial([0.9, 0.95, 1.0, 120.0])
-    assert below_one["share_1_100_nm"] == 0.25 and below_one["nanomaterial"] is False
+    assert below_one["share_1_100_nm"] == 0.25 and below_one["nanomaterial"] is None
     assert below_one["share_ci_low"] <= 0.25 <= below_one["share_ci_high"]
     assert "projection" in below_one["limitation"]
     assert eu_nanomaterial([])["nanomaterial"] is None
+    rng = np.random.default_rng(0)
+    assert eu_nanomaterial(rng.uniform(10, 120, 300))["nanomaterial"] is True  # 82 % inside, CI clear
+    assert eu_nanomaterial(rng.uniform(60, 300, 300))["nanomaterial"] is False  # 17 % inside
 
 
 def test_weighted_distributions_sum_to_one_and_area_favours_large():

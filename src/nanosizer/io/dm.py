@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UnreadableImageError, UnsupportedDataError
-from .frames import Frame, short_reason
+from .frames import Frame, unreadable_reason
 from .units import is_reciprocal, nm_per_unit
 
 _SPECTRAL_UNITS = {"ev", "kev", "mev"}
@@ -25,7 +25,7 @@ def read_dm(path: Path) -> Iterator[Frame]:
     try:
         objects = file_reader(str(path))
     except Exception as exc:  # rsciio raises many types for broken files
-        raise UnreadableImageError(f"not a readable DM file ({short_reason(exc)})", path) from exc
+        raise UnreadableImageError(unreadable_reason(exc, "DM file"), path) from exc
     images = [obj for obj in objects if _signal_dims(obj) == 2]
     if not images:
         kinds = ", ".join(_describe(obj) for obj in objects) or "no data"
@@ -113,4 +113,32 @@ def _microscope_metadata(obj: dict) -> dict:
     title = obj.get("metadata", {}).get("General", {}).get("title")
     if title:
         keep["title"] = str(title)
+    detector = _detector_text(obj.get("original_metadata", {}), str(title or ""))
+    if detector:
+        keep["detector"] = detector
     return keep
+
+
+_DETECTOR_KEYS = ("detector", "signal name", "signal", "imaging mode", "mode", "original name")
+
+
+def _detector_text(original: dict, title: str) -> str | None:
+    """The first text naming the imaging detector: the title, or a detector/signal-name entry
+    anywhere in the DM tag tree (e.g. 'JEOL HAADF Image', 'Fei HAADF'), when it names one."""
+    from ..segment.polarity import names_detector
+
+    if names_detector(title):
+        return title
+    stack = [original]
+    while stack:
+        node = stack.pop()
+        for key, value in node.items():
+            if isinstance(value, dict):
+                stack.append(value)
+            elif (
+                isinstance(value, str)
+                and str(key).strip().lower() in _DETECTOR_KEYS
+                and names_detector(value)
+            ):
+                return value
+    return None

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UnreadableImageError
-from .frames import Frame, short_reason
+from .frames import Frame, unreadable_reason
 
 
 def read_plain(path: Path) -> Iterator[Frame]:
@@ -19,7 +19,7 @@ def read_plain(path: Path) -> Iterator[Frame]:
         with Image.open(path) as im:
             frames = [_to_array(frame) for frame in ImageSequence.Iterator(im)]
     except Exception as exc:
-        raise UnreadableImageError(f"not a readable image ({short_reason(exc)})", path) from exc
+        raise UnreadableImageError(unreadable_reason(exc, "image"), path) from exc
     problem = f"{path.suffix.lower() or 'this'} files carry no pixel size; give --pixel-size NM"
     for k, data in enumerate(frames):
         suffix = f"_f{k:04d}" if len(frames) > 1 else ""

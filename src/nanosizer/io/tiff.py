@@ -12,14 +12,20 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UnreadableImageError
-from .frames import Frame, short_reason
+from .frames import Frame, unreadable_reason
 from .units import is_plausible_pixel_size, nm_per_unit
 
 
 def read_tiff(path: Path) -> Iterator[Frame]:
     """Yield each 2-D frame of the first image series (RGB kept as (M, N, 3) for grey-conversion)."""
+    import logging
+
     import tifffile
 
+    # tifffile logs damaged tags as warnings of its own; the failure below says it in one line
+    tifffile_log = logging.getLogger("tifffile")
+    level = tifffile_log.level
+    tifffile_log.setLevel(logging.CRITICAL)
     try:
         with tifffile.TiffFile(path) as tif:
             series = tif.series[0]
@@ -27,7 +33,9 @@ def read_tiff(path: Path) -> Iterator[Frame]:
             axes = series.axes
             pixel_nm, source, problem = _calibration(tif)
     except Exception as exc:
-        raise UnreadableImageError(f"not a readable TIFF ({short_reason(exc)})", path) from exc
+        raise UnreadableImageError(unreadable_reason(exc, "TIFF"), path) from exc
+    finally:
+        tifffile_log.setLevel(level)
     rgb = "S" in axes and data.shape[axes.index("S")] in (3, 4)
     if rgb:
         data = np.moveaxis(data, axes.index("S"), -1)

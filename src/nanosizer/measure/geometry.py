@@ -1,10 +1,12 @@
 """Perimeter, convex hull, convexity and solidity of one binary region, from its contour.
 
 The boundary is traced by marching squares through the pixel-edge midpoints (8-connected
-foreground) and smoothed with a few binomial passes, which removes the staircase of digital
-edges: a disc of radius r ≥ 8 px gets a perimeter within 1 % of 2πr (circularity ≈ 1) and a
-rectangle at any angle keeps solidity and convexity above 0.96, while two overlapping discs
-still fall below 0.95.
+foreground) and smoothed with binomial passes, which removes the staircase of digital edges.
+Convexity and solidity use four passes: a rectangle at any angle keeps both above 0.96, while
+two overlapping discs still fall below 0.95. The reported outline (perimeter and circularity)
+uses two, which round corners less: its circularity 4π·area/perimeter² takes area and perimeter
+from the same closed curve, so it never exceeds 1 (isoperimetric inequality); digitised discs of
+radius 3–500 px give 0.98–1.00 and squares of 50 px and more π/4 within 3 % at any angle.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from scipy.spatial import ConvexHull
 
 from .contours import trace_contours
 
-# Four passes of the [1, 2, 1]/4 filter, applied at once.
-_SMOOTHING_KERNEL = np.array([1, 8, 28, 56, 70, 56, 28, 8, 1], dtype=np.float64) / 256.0
+# Two passes of the [1, 2, 1]/4 filter, applied at once; twice that gives the four passes.
+_OUTLINE_KERNEL = np.array([1, 4, 6, 4, 1], dtype=np.float64) / 16.0
 
 
 @dataclass(frozen=True)
@@ -27,12 +29,23 @@ class ContourGeometry:
 
     ``perimeter`` includes the boundaries of holes; ``convexity`` = hull perimeter / perimeter
     (the ANTEMA definition); ``solidity`` = enclosed area / hull area. Both are ≤ 1.
+    ``outline_perimeter`` and ``outline_area`` describe the lightly smoothed outline that is
+    reported (perimeter, circularity).
     """
 
     perimeter: float
     hull_perimeter: float
     enclosed_area: float
     hull_area: float
+    outline_perimeter: float = 0.0
+    outline_area: float = 0.0
+
+    @property
+    def circularity(self) -> float:
+        """4π·area/perimeter² of the reported outline: 1 for a circle, never above."""
+        if self.outline_perimeter <= 0:
+            return float("nan")
+        return min(1.0, 4.0 * np.pi * self.outline_area / self.outline_perimeter**2)
 
     @property
     def convexity(self) -> float:
@@ -57,13 +70,22 @@ def contour_geometry(mask: np.ndarray) -> ContourGeometry:
     raw = [c for c in trace_contours(mask) if len(c) >= 3]
     if not raw:
         return ContourGeometry(0.0, 0.0, 0.0, 0.0)
-    contours = [convolve1d(c, _SMOOTHING_KERNEL, axis=0, mode="wrap") for c in raw]
-    areas = np.array([polygon_area(c) for c in contours])
-    outer = int(np.argmax(areas))
-    enclosed = areas[outer] - (areas.sum() - areas[outer])
+    outlines = [convolve1d(c, _OUTLINE_KERNEL, axis=0, mode="wrap") for c in raw]
+    contours = [convolve1d(c, _OUTLINE_KERNEL, axis=0, mode="wrap") for c in outlines]
+    enclosed, outer = _enclosed_area(contours)
     perimeter = float(sum(_closed_length(c) for c in contours))
     hull_perimeter, hull_area = _hull_size(contours[outer])
-    return ContourGeometry(perimeter, hull_perimeter, float(enclosed), hull_area)
+    outline_perimeter = float(sum(_closed_length(c) for c in outlines))
+    return ContourGeometry(
+        perimeter, hull_perimeter, enclosed, hull_area, outline_perimeter, _enclosed_area(outlines)[0]
+    )
+
+
+def _enclosed_area(contours: list[np.ndarray]) -> tuple[float, int]:
+    """Area inside the largest contour less the areas of the others (holes), and its index."""
+    areas = np.array([polygon_area(c) for c in contours])
+    outer = int(np.argmax(areas))
+    return float(areas[outer] - (areas.sum() - areas[outer])), outer
 
 
 def is_convex(geom: ContourGeometry, convexity_threshold: float, solidity_threshold: float) -> bool:

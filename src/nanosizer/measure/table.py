@@ -30,7 +30,9 @@ COLUMNS = {
     "bbox_h": "int64",
     "separated": "bool",
     "non_convex": "bool",
+    "small_for_shape": "bool",
 }
+
 # Measures summarised as mean ± std (lengths in nm, areas in nm², the rest unitless).
 SUMMARY_MEASURES = (
     "area_nm2",
@@ -50,6 +52,7 @@ def measure_regions(
     pixel_size_nm: float,
     convexity_threshold: float = 0.95,
     solidity_threshold: float = 0.95,
+    min_shape_px: int = 25,
 ) -> pd.DataFrame:
     """Measure particles given as crops; row i describes ``regions[i]`` (``particle_id`` i + 1).
 
@@ -61,6 +64,11 @@ def measure_regions(
         Edge of a square pixel in nm.
     convexity_threshold, solidity_threshold : float
         A particle below either is flagged ``non_convex``.
+    min_shape_px : int
+        A particle with fewer pixels is flagged ``small_for_shape``: its aspect ratio,
+        circularity and convexity say more about the pixel grid than about its shape
+        (digitised discs with random sub-pixel centres: aspect ratio p95 1.21 at 28 px,
+        1.46 at 19 px, 1.67 at 13 px).
 
     Returns
     -------
@@ -71,8 +79,9 @@ def measure_regions(
     Notes
     -----
     ``equivalent_diameter_nm`` = √(4·area/π); ``aspect_ratio`` = Feret max / Feret min (≥ 1);
-    ``circularity`` = 4π·area/perimeter²; ``convexity`` = convex-hull perimeter / perimeter
-    (Gumbiowski et al. 2023); ``solidity`` = area / convex area.
+    ``circularity`` = 4π·area/perimeter² of the outline (:mod:`.geometry`; ≤ 1);
+    ``convexity`` = convex-hull perimeter / perimeter (Gumbiowski et al. 2023);
+    ``solidity`` = area / convex area.
     """
     px = float(pixel_size_nm)
     rows = []
@@ -90,8 +99,8 @@ def measure_regions(
                 feret_min * px,
                 feret_max * px,
                 feret_max / feret_min,
-                geom.perimeter * px,
-                4.0 * np.pi * area_px / geom.perimeter**2 if geom.perimeter > 0 else np.nan,
+                geom.outline_perimeter * px,
+                geom.circularity,
                 geom.convexity,
                 geom.solidity,
                 (cc.mean() + region.left + 0.5) * px,
@@ -102,6 +111,7 @@ def measure_regions(
                 h,
                 region.separated,
                 geom.convexity < convexity_threshold or geom.solidity < solidity_threshold,
+                area_px < min_shape_px,
             )
         )
     table = pd.DataFrame.from_records(rows, columns=list(COLUMNS)) if rows else None

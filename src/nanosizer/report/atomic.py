@@ -29,6 +29,25 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
         raise
 
 
+def ensure_writable(folder: str | Path) -> Path:
+    """Create ``folder`` if needed and check that files can be written in it.
+
+    Raises :class:`~nanosizer.errors.OutputError` naming the folder and the system's reason
+    (e.g. read-only file system) before any work is done, so nothing is half written.
+    """
+    from ..errors import OutputError
+
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".nanosizer-write-check.", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise OutputError(f"cannot write results here ({exc.strerror or exc})", folder) from None
+    return folder
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

@@ -9,19 +9,75 @@ import pandas as pd
 
 from ..errors import NanosizerError
 
+_SIZE_WORDS = ("diameter", "ecd", "size")
 
-def read_manual_sizes(path: str | Path) -> np.ndarray:
-    """Diameters in nm from a CSV with one value per row (a header line is allowed)."""
+
+def read_manual_sizes(path: str | Path, column: str | None = None) -> tuple[np.ndarray, str]:
+    """Diameters in nm from a CSV of manual measurements, and which column and unit were used.
+
+    The column is ``column`` (a header name or a 1-based number) or, without it, the one whose
+    header names a diameter (``diameter``, ``ecd`` or ``size``, with or without a unit such as
+    ``diameter_nm``, ``ECD (µm)``); a file of one column is that column. A unit in the header
+    (nm, µm, Å, pm) is converted to nm; without one, nm is assumed. An ambiguous or
+    non-numeric choice is refused with the reason, never guessed.
+    """
+    from ..io.units import nm_per_unit
+
     path = Path(path)
     try:
-        frame = pd.read_csv(path, header=None, comment="#")
-    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        frame = pd.read_csv(path, header=None, comment="#", dtype=str, skip_blank_lines=True)
+    except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         raise NanosizerError(f"cannot read the manual size list ({exc})", path) from None
-    values = pd.to_numeric(frame.iloc[:, 0], errors="coerce").to_numpy(float)
-    values = values[np.isfinite(values)]
-    if values.size < 2:
-        raise NanosizerError("the manual list needs at least two numeric diameters in its first column", path)
-    return values
+    first = frame.iloc[0] if len(frame) else pd.Series(dtype=str)
+    has_header = bool(len(frame)) and pd.to_numeric(first, errors="coerce").isna().any()
+    names = [str(v).strip() for v in first] if has_header else [f"column {k + 1}" for k in frame.columns]
+    body = frame.iloc[1:] if has_header else frame
+    index = _pick_column(names, column, path)
+    name = names[index]
+    values = pd.to_numeric(body.iloc[:, index], errors="coerce").to_numpy(float)
+    numeric = np.isfinite(values)
+    if numeric.sum() < max(2, 0.9 * body.iloc[:, index].notna().sum()):
+        raise NanosizerError(
+            f"column {name!r} is not a list of numbers ({int(numeric.sum())} of "
+            f"{int(body.iloc[:, index].notna().sum())} values numeric); choose one with --column",
+            path,
+        )
+    unit = _unit_in_name(name) if has_header else None
+    scale = 1.0 if unit is None else nm_per_unit(unit)
+    if unit is None:
+        how = f"column {name!r} (no unit given: nm assumed)"
+    else:
+        how = f"column {name!r} (nm)" if scale == 1.0 else f"column {name!r} ({unit}, converted to nm)"
+    return values[numeric] * scale, how
+
+
+def _pick_column(names: list[str], column: str | None, path: Path) -> int:
+    if column is not None:
+        if column in names:
+            return names.index(column)
+        if column.isdigit() and 1 <= int(column) <= len(names):
+            return int(column) - 1
+        raise NanosizerError(f"no column {column!r}; columns: {', '.join(names)}", path)
+    if len(names) == 1:
+        return 0
+    sizes = [k for k, n in enumerate(names) if any(w in n.lower() for w in _SIZE_WORDS)]
+    if len(sizes) == 1:
+        return sizes[0]
+    what = "several columns name a size" if sizes else "no column names a diameter (diameter, ecd, size)"
+    raise NanosizerError(f"{what}; columns: {', '.join(names)}; say which with --column", path)
+
+
+def _unit_in_name(name: str) -> str | None:
+    """The length unit a header carries (``diameter_nm``, ``ECD (µm)``, ``size [A]``), if any."""
+    import re
+
+    from ..io.units import nm_per_unit
+
+    tokens = [t for t in re.split(r"[\s_()\[\]/,;:-]+", name) if t]
+    for token in reversed(tokens[1:] if len(tokens) > 1 else []):
+        if token.lower() not in ("m", "a") and nm_per_unit(token) is not None:
+            return token
+    return None
 
 
 def read_automated_sizes(results: str | Path, measure: str = "equivalent_diameter_nm") -> np.ndarray:

@@ -14,6 +14,7 @@ from .atomic import atomic_path
 
 PARTICLE_RGB = (0, 220, 255)  # cyan: particles as segmented
 SEPARATED_RGB = (255, 60, 200)  # magenta: particles split off an overlap
+EXCLUDED_RGB = (255, 150, 0)  # orange: segmented but not measured (reason written beside it)
 NICE_LENGTHS = (1, 2, 5)
 
 
@@ -64,20 +65,54 @@ def _palette_image(rgb: np.ndarray, max_colours: int = 8):
     return picture
 
 
-def overlay_image(image: np.ndarray, particles: list[Region], pixel_size_nm: float) -> np.ndarray:
-    """RGB uint8: the micrograph with particle outlines and a scale bar in the lower right.
+def overlay_image(
+    image: np.ndarray,
+    particles: list[Region],
+    pixel_size_nm: float,
+    excluded: list[tuple[Region, str]] = (),
+) -> np.ndarray:
+    """RGB uint8: the micrograph with particle outlines, excluded regions and a scale bar.
 
     Outlines are drawn per particle on its crop, so overlapping particles both stay visible;
-    particles split off an overlap are drawn in :data:`SEPARATED_RGB`.
+    particles split off an overlap are drawn in :data:`SEPARATED_RGB`. What was segmented but
+    not measured (``excluded``: region and short reason) is tinted and outlined in
+    :data:`EXCLUDED_RGB` with its reason written beside it. The scale bar sits in a strip added
+    below the image, so it never hides a particle.
     """
     grey = (normalise(image) * 255).astype(np.uint8)
     rgb = np.repeat(grey[..., None], 3, axis=2)
+    measured = np.zeros(image.shape, bool)
+    for region in particles:
+        measured[region.slices] |= region.mask
+    for region, _ in excluded:
+        view = rgb[region.slices]
+        left_out = region.mask & ~measured[region.slices]
+        view[left_out] = (view[left_out] * 0.5 + np.array(EXCLUDED_RGB) * 0.5).astype(np.uint8)
+        view[find_boundaries(np.pad(region.mask, 1), mode="inner")[1:-1, 1:-1]] = EXCLUDED_RGB
     for region in particles:
         edge = find_boundaries(np.pad(region.mask, 1), mode="inner")[1:-1, 1:-1]
         view = rgb[region.slices]
         view[edge] = SEPARATED_RGB if region.separated else PARTICLE_RGB
-    draw_scale_bar(rgb, pixel_size_nm)
-    return rgb
+    written = np.zeros(image.shape, bool)
+    for region, reason in excluded:
+        _label(rgb, reason, region, written)
+    return with_scale_bar(rgb, pixel_size_nm)
+
+
+def _label(rgb: np.ndarray, text: str, region: Region, written: np.ndarray) -> None:
+    """Write ``text`` in the excluded colour just above a region (inside it when no room),
+    moved down past labels already ``written`` (updated) so that none overwrites another."""
+    h, w = rgb.shape[:2]
+    mask = text_mask(text, int(np.clip(min(h, w) // 40, 9, 16)))
+    th, tw = mask.shape
+    if tw > w or th > h:
+        return
+    top = region.top - th - 2 if region.top - th - 2 >= 0 else min(region.top + 2, h - th)
+    left = min(max(0, region.left), w - tw)
+    while written[top : top + th, left : left + tw].any() and top + 2 * th + 1 <= h:
+        top += th + 1
+    written[top : top + th, left : left + tw] = True
+    rgb[top : top + th, left : left + tw][mask] = EXCLUDED_RGB
 
 
 def scale_bar_length_nm(image_width_nm: float) -> float:
@@ -88,27 +123,31 @@ def scale_bar_length_nm(image_width_nm: float) -> float:
     return float(max(c for c in candidates if c <= target) if target >= candidates[0] else candidates[0])
 
 
-def draw_scale_bar(rgb: np.ndarray, pixel_size_nm: float) -> None:
-    """Draw a white bar with a black frame and its length as text, in place."""
+def with_scale_bar(rgb: np.ndarray, pixel_size_nm: float) -> np.ndarray:
+    """The image with a dark strip below it holding a white scale bar and its length.
+
+    Bar, text and strip are sized with the image (the text shrinks until it fits beside the
+    bar), so small images get a legible bar and large ones not a tiny one.
+    """
     h, w = rgb.shape[:2]
     length_nm = scale_bar_length_nm(w * pixel_size_nm)
     bar_px = max(1, round(length_nm / pixel_size_nm))
-    thick = max(2, h // 100)
-    margin = max(4, w // 40)
-    text = text_mask(_format_length(length_nm), max(8, h // 30))
-    x1 = w - margin
-    x0 = max(0, x1 - bar_px)
-    y1 = h - margin
-    y0 = y1 - thick
-    ty1 = y0 - max(2, thick)
-    ty0 = ty1 - text.shape[0]
-    tx0 = max(0, (x0 + x1) // 2 - text.shape[1] // 2)
-    box = rgb[max(0, ty0 - thick) : min(h, y1 + thick), max(0, min(x0, tx0) - thick) : min(w, x1 + thick)]
-    box[...] = (box * 0.35).astype(np.uint8)  # dark backdrop so the bar reads on any image
-    rgb[y0:y1, x0:x1] = 255
-    if ty0 >= 0 and tx0 + text.shape[1] <= w:
-        region = rgb[ty0:ty1, tx0 : tx0 + text.shape[1]]
-        region[text] = 255
+    margin = max(3, w // 60)
+    text_h = int(np.clip(max(h, w) // 40, 9, 48))
+    label = _format_length(length_nm)
+    text = text_mask(label, text_h)
+    while text.shape[1] > w - bar_px - 3 * margin and text_h > 6:
+        text_h -= 1
+        text = text_mask(label, text_h)
+    strip_h = text.shape[0] + 2 * margin
+    strip = np.full((strip_h, w, 3), 24, np.uint8)
+    thick = max(2, text.shape[0] // 3)
+    y0 = (strip_h - thick) // 2
+    strip[y0 : y0 + thick, margin : margin + min(bar_px, w - 2 * margin)] = 255
+    tx0 = margin + bar_px + margin
+    if tx0 + text.shape[1] <= w:
+        strip[margin : margin + text.shape[0], tx0 : tx0 + text.shape[1]][text] = 255
+    return np.concatenate([rgb, strip], axis=0)
 
 
 def _format_length(nm: float) -> str:

@@ -60,8 +60,8 @@ def histogram_figure(values, measure: str, title: str = "", fit: bool = True):
                 linestyle="--",
                 label=f"log-normal median={scale:.3g}, σ={shape:.2g}",
             )
-        ax.legend(fontsize=7, loc="upper right")
-    ax.text(0.02, 0.97, text, transform=ax.transAxes, va="top", fontsize=8)
+        ax.legend(fontsize=8.5, loc="upper right")
+    ax.text(0.02, 0.97, text, transform=ax.transAxes, va="top", fontsize=9)
     return fig
 
 
@@ -78,7 +78,7 @@ def feret_scatter_figure(particles: pd.DataFrame, title: str = ""):
     ax.set_xlabel(LABELS["feret_min_nm"])
     ax.set_ylabel(LABELS["feret_max_nm"])
     ax.set_title(title or "Feret diameters", fontsize=10)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=8.5)
     return fig
 
 
@@ -92,8 +92,10 @@ def per_image_figure(particles: pd.DataFrame, measure: str = "equivalent_diamete
     ax.errorbar(x, means.to_numpy(), yerr=stds.fillna(0).to_numpy(), fmt="o", color="#3182bd", capsize=3)
     if len(particles):
         ax.axhline(particles[measure].mean(), color="grey", linewidth=0.8, label="sample mean")
-        ax.legend(fontsize=7)
-    ax.set_xticks(x, [f"{name}\n(n={n})" for name, n in counts.items()], rotation=60, fontsize=6, ha="right")
+        ax.legend(fontsize=8.5)
+    ax.set_xticks(
+        x, [f"{name}\n(n={n})" for name, n in counts.items()], rotation=60, fontsize=7.5, ha="right"
+    )
     ax.set_ylabel(LABELS.get(measure, measure))
     ax.set_title(title or "per-image mean ± std", fontsize=10)
     return fig

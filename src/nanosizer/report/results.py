@@ -28,7 +28,9 @@ def write_image_results(
         write_xlsx({"particles": result.particles}, folder / "particles.xlsx")
     write_labels_tiff(result.labels, folder / "labels.tif", mg.pixel_size_nm)
     write_png(result.segmentation.astype(np.uint8) * 255, folder / "segmentation.png")
-    write_png(overlay_image(mg.data, result.separation.particles, mg.pixel_size_nm), folder / "overlay.png")
+    sep = result.separation
+    overlay = overlay_image(mg.data, sep.particles, mg.pixel_size_nm, sep.excluded_regions)
+    write_png(overlay, folder / "overlay.png")
     write_json(summary, folder / "summary.json")
     return summary
 

@@ -18,6 +18,7 @@ def write_run_outputs(
     failures: list[tuple[str, str]],
     tables: tuple[str, ...] = ("csv", "xlsx"),
     report: bool = True,
+    provenance: dict | None = None,
 ) -> None:
     """Write ``particles.csv``, ``summary.csv``, ``statistics.csv``, ``distributions.csv``,
     ``eu_criterion.json``, ``results.xlsx``, ``plots/``, ``report.html`` and ``failures.csv``.
@@ -91,4 +92,4 @@ def write_run_outputs(
             for s in samples
         }
         images = [r["image"] for r in rows]
-        write_report(out_dir, statistics, eu, images, settings, plots, failures)
+        write_report(out_dir, statistics, eu, images, settings, plots, failures, provenance=provenance)

@@ -135,8 +135,9 @@ def eu_nanomaterial(feret_min_nm, seed: int = 0) -> dict:
 
     A material is a nanomaterial when at least 50 % of its particles (number-based) have an
     external dimension in 1–100 nm. Returns that share with a 95 % bootstrap interval, the
-    number-based median and whether it is ≤ 100 nm. A projection shows two dimensions only:
-    the third (thickness) is not seen, so plates can be nano while their Feret min is not.
+    number-based median and whether it is ≤ 100 nm. ``nanomaterial`` is None (undecided) when
+    the interval straddles 50 %: too few particles to say. A projection shows two dimensions
+    only: the third (thickness) is not seen, so plates can be nano while their Feret min is not.
     """
     d = np.asarray(feret_min_nm, float)
     d = d[np.isfinite(d)]
@@ -152,6 +153,15 @@ def eu_nanomaterial(feret_min_nm, seed: int = 0) -> dict:
         "share_ci_high": high,
         "median_feret_min_nm": median,
         "median_at_most_100_nm": bool(median <= hi) if d.size else None,
-        "nanomaterial": bool(share >= EU_THRESHOLD) if d.size else None,
+        "nanomaterial": _verdict(share, low, high) if d.size else None,
         "limitation": "2-D projection: the particle thickness along the beam is not measured.",
     }
+
+
+def _verdict(share: float, low: float, high: float) -> bool | None:
+    """Whether the share meets the EU threshold, or None when its interval straddles it."""
+    if np.isfinite(low) and np.isfinite(high) and low < EU_THRESHOLD <= high:
+        return None
+    if not (np.isfinite(low) and np.isfinite(high)):  # one particle: no interval, no verdict
+        return None
+    return bool(share >= EU_THRESHOLD)

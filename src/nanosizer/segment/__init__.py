@@ -15,8 +15,12 @@ def segment(image: np.ndarray, pixel_size_nm: float, settings, notes: list | Non
     What a user should know about how it was made (e.g. the network's working zoom) is
     appended to ``notes``.
     """
+    if settings.particles == "auto":  # no metadata here: what the image alone allows (see polarity)
+        from .polarity import choose_polarity
+
+        settings = settings.replace(particles=choose_polarity({}, image)[0])
     if settings.segmenter == "network":
-        from .network import THRESHOLD, auto_zoom, input_probability, network_input
+        from .network import THRESHOLD, auto_zoom, input_probability, load_model, network_input
 
         data = network_input(image, settings.particles)  # normalised once, also for auto zoom
         zoom = settings.network_zoom
@@ -26,6 +30,11 @@ def segment(image: np.ndarray, pixel_size_nm: float, settings, notes: list | Non
             how = "automatic" if settings.network_zoom == "auto" else "--network-zoom"
             notes.append(f"network run on the image resampled by {zoom:g} ({how}); results at native pixels")
         prob = input_probability(data, settings.model, zoom)
+        if load_model(settings.model).reference and notes is not None:
+            notes.append(
+                "model quantised with full 8-bit weights: computed in float so that the result does "
+                "not depend on the CPU (slower; re-quantise it with 'nanosizer quantize')"
+            )
         found, dropped = confident_regions(prob, prob > THRESHOLD, settings.min_confidence)
         if dropped and notes is not None:
             notes.append(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import logging
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -26,6 +27,8 @@ TILE, OVERLAP = 1088, 64  # largest tile side and overlap, px: 2048Â² runs as 2Ã
 TARGET_PARTICLE_PX = 40.0  # typical particle diameter the automatic zoom aims at
 THRESHOLD = 0.5  # particle where the network's probability is above this
 
+log = logging.getLogger("nanosizer")
+
 
 def default_model_path() -> Path:
     """The model shipped inside the package."""
@@ -40,32 +43,62 @@ class NetworkModel:
     session: object
     sha256: str
     info: dict
+    reference: bool = False  # graph run unfused: the QDQ model computed in float, as it is defined
 
     @property
     def input_name(self) -> str:
         return self.session.get_inputs()[0].name
 
 
+def cpu_dependent_int8(info: dict) -> bool:
+    """Whether a model was quantised with full 8-bit weights (before ``reduce_range``).
+
+    onnxruntime fuses such QDQ convolutions into integer kernels that, on x86 CPUs without
+    VNNI, saturate 16-bit pairwise sums: the result would depend on the processor.
+    """
+    quantized = info.get("quantized")
+    return bool(quantized) and not quantized.get("reduce_range", False)
+
+
 @functools.lru_cache(maxsize=4)
-def load_model(path: str | Path | None = None) -> NetworkModel:
-    """Open an ONNX model once per process (``None``: the shipped model)."""
+def load_model(path: str | Path | None = None, reference: bool = False) -> NetworkModel:
+    """Open an ONNX model once per process (``None``: the shipped model).
+
+    ``reference=True`` disables onnxruntime's graph optimisations, so a quantised (QDQ) model
+    is computed in float exactly as its graph defines it, on any CPU: the yardstick for the
+    fused integer kernels. Models quantised with full 8-bit weights always run that way
+    (their fused kernels differ between CPUs); ``nanosizer quantize`` makes a portable file.
+    """
     import onnxruntime as ort
 
     path = Path(path) if path is not None else default_model_path()
     if not path.is_file():
         raise NanosizerError("model file not found (pass --model PATH or use --segmenter threshold)", path)
     data = path.read_bytes()
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
-    if INFERENCE_THREADS:
-        options.intra_op_num_threads = INFERENCE_THREADS
+
+    def session(optimised: bool):
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        if not optimised:
+            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+        if INFERENCE_THREADS:
+            options.intra_op_num_threads = INFERENCE_THREADS
+        return ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+
     try:
-        session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+        run = session(optimised=not reference)
+        info = json.loads(run.get_modelmeta().custom_metadata_map.get("nanosizer", "{}"))
+        if cpu_dependent_int8(info) and not reference:
+            log.warning(
+                "%s: int8 model with full 8-bit weights, whose fused kernels differ between CPUs; "
+                "computed in float instead (same result everywhere, slower). Re-quantise the float "
+                "model with 'nanosizer quantize' for the fast portable form.",
+                path,
+            )
+            reference, run = True, session(optimised=False)
     except Exception as exc:  # onnxruntime raises its own untyped errors on bad files
         raise NanosizerError(f"not a loadable ONNX model ({type(exc).__name__})", path) from None
-    meta = session.get_modelmeta().custom_metadata_map
-    info = json.loads(meta.get("nanosizer", "{}"))
-    return NetworkModel(path, session, hashlib.sha256(data).hexdigest(), info)
+    return NetworkModel(path, run, hashlib.sha256(data).hexdigest(), info, reference)
 
 
 def tile_layout(length: int, tile: int, overlap: int) -> tuple[int, list[int]]:

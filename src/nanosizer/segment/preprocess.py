@@ -59,10 +59,11 @@ def particle_signal(image: np.ndarray, sigma_px: float = 2.0, particles: str = "
     sigma_px : float
         Gaussian sigma in pixels (paper: 2); 0 disables the blur.
     particles : {'dark', 'bright'}
-        Particle contrast in the micrograph (bright-field TEM: dark).
+        Particle contrast in the micrograph (bright-field TEM: dark; anything but 'bright',
+        such as an undecided 'auto', counts as dark, as in the network's input).
     """
     data = np.asarray(image, dtype=np.float32)
     if sigma_px > 0:
         data = ndi.gaussian_filter(data, sigma_px)
     data = normalise(data)
-    return 1.0 - data if particles == "dark" else data
+    return data if particles == "bright" else 1.0 - data

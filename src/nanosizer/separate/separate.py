@@ -18,12 +18,16 @@ from .watershed import watershed_split
 class Separation:
     """Particles found in a binary map, plus what was left out and why.
 
-    ``excluded`` lists one dict per region or piece not measured: bbox in px and the reason.
-    ``border_removed`` counts particles dropped for touching the image edge.
+    ``excluded`` lists one dict per region or piece not measured: bbox in px and the reason;
+    ``excluded_regions`` holds each such region once with a short reason (for drawing).
+    ``border_removed`` counts particles dropped for touching the image edge, ``border_particles``
+    holds them.
     """
 
     particles: list[Region]
     excluded: list[dict] = field(default_factory=list)
+    excluded_regions: list[tuple[Region, str]] = field(default_factory=list)
+    border_particles: list[Region] = field(default_factory=list)
     border_removed: int = 0
     regions: int = 0
     non_convex_regions: int = 0
@@ -71,6 +75,7 @@ def separate_particles(mask: np.ndarray, pixel_size_nm: float, settings) -> Sepa
                 else f"{holes} holes"
             )
             result.excluded.append(_excluded(region, f"unseparable ({why})"))
+            result.excluded_regions.append((region, "unseparable"))
             continue
         if settings.separation == "none":
             result.particles.append(region)
@@ -78,7 +83,8 @@ def separate_particles(mask: np.ndarray, pixel_size_nm: float, settings) -> Sepa
         _split(region, settings, min_marker, result)
     if settings.remove_border:
         kept = [p for p in result.particles if not p.touches_border(mask.shape)]
-        result.border_removed = len(result.particles) - len(kept)
+        result.border_particles = [p for p in result.particles if p.touches_border(mask.shape)]
+        result.border_removed = len(result.border_particles)
         result.particles = kept
     return result
 
@@ -112,6 +118,9 @@ def _split(region: Region, settings, min_marker: float, result: Separation) -> N
             result.excluded.append(_excluded(region, "UECS piece non-convex after regrowth"))
         if not pieces:
             result.excluded.append(_excluded(region, "UECS found no convex marker"))
+            result.excluded_regions.append((region, "no convex marker"))
+        elif discarded:
+            result.excluded_regions.append((region, "non-convex part"))
     else:
         pieces = [(piece, None) for piece in watershed_split(region.mask, settings.watershed_h_px)]
     separated = len(pieces) > 1 or settings.separation == "uecs"
