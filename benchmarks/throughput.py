@@ -80,11 +80,9 @@ def main() -> None:
         seconds = {}
         for name, options in runs:
             threads = options.pop("threads", None)
-            network.INFERENCE_THREADS = threads  # workers of a pool always run one thread each
-            network.load_model.cache_clear()
+            network.set_inference_threads(threads)  # workers of a pool always run one thread each
             seconds[name], particles = timed([series], tmp / name.replace(" ", "_"), settings, **options)
-            network.INFERENCE_THREADS = None
-            network.load_model.cache_clear()
+            network.set_inference_threads(None)
             base, single = seconds[runs[0][0]], seconds.get(runs[1][0])
             rate = 60 * args.n / seconds[name]
             versus = f"{single / seconds[name]:.2f}×" if single else ""

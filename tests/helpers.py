@@ -31,3 +31,26 @@ def rotated_rectangle(shape, centre, height, width, angle_deg):
     rot = np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])
     half = np.array([[-height, -width], [height, -width], [height, width], [-height, width]]) / 2
     return half @ rot.T + np.asarray(centre, float)
+
+
+def double_or_die(job):
+    """A worker job for the pool tests: twice the number, but job 3 kills its own process."""
+    import signal
+
+    if job == 3:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return 2 * job
+
+
+def child_pids(pid: int) -> list[int]:
+    """Process ids whose parent is ``pid`` (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found

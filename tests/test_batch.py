@@ -108,3 +108,19 @@ def test_cli_workers_resume_and_sample_options(series, tmp_path):
     again = CliRunner().invoke(app, [*args, "--resume", "--sample-by-folder"])
     assert "3 file(s) reused" in again.output
     assert np.isfinite(pd.read_csv(out / "summary.csv")["equivalent_diameter_nm_mean"]).all()
+
+
+def test_network_workers_give_the_same_tables_with_one_inference_thread_each(tmp_path):
+    folder = tmp_path / "in"
+    for k in range(3):
+        write_synth(synth("overlap-low", rng=60 + k, size=320), folder, f"f{k}")
+    settings = Settings()  # the network
+    one = run_batch([folder], tmp_path / "one", settings, workers=1, report=False, sample="s")
+    two = run_batch([folder], tmp_path / "two", settings, workers=2, report=False, sample="s")
+    assert one.images == two.images and one.particles == two.particles > 0
+    pd.testing.assert_frame_equal(*(pd.read_csv(tmp_path / d / "particles.csv") for d in ("one", "two")))
+    for name in two.images:
+        worker = json.loads((tmp_path / "two" / name / "summary.json").read_text())["model"]
+        here = json.loads((tmp_path / "one" / name / "summary.json").read_text())["model"]
+        assert worker["inference_threads"] == 1  # a session opened in the worker, not inherited
+        assert here["inference_threads"] == "one per core"

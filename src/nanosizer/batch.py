@@ -24,6 +24,7 @@ import pandas as pd
 from .errors import NanosizerError, OutputExistsError, UnreadableImageError
 from .io import IMAGE_SUFFIXES, iter_micrographs
 from .io.frames import short_reason
+from .memory import available_mb, plan_workers, too_big_reason
 from .pipeline import analyze_micrograph, image_status, model_provenance
 from .report import write_image_results
 from .report.atomic import ensure_writable, write_text
@@ -32,6 +33,14 @@ from .report.run import write_run_outputs
 from .settings import Settings
 
 log = logging.getLogger("nanosizer")
+
+
+class BatchInterrupted(Exception):
+    """Ctrl-C during a batch: ``done`` of ``total`` files finished (their outputs complete)."""
+
+    def __init__(self, done: int, total: int, out_dir: Path):
+        self.done, self.total, self.out_dir = done, total, out_dir
+        super().__init__(f"interrupted after {done} of {total} file(s); rerun with --resume to finish")
 
 
 @dataclass
@@ -137,6 +146,7 @@ class FileJob:
     tables: tuple[str, ...] = ("csv",)
     resume: bool = False
     run_hash: str = ""
+    memory_mb: float | None = None  # what one worker may use; larger images are refused
 
 
 @dataclass
@@ -192,6 +202,9 @@ def analyse_file(job: FileJob) -> FileOutcome:
     try:
         for micrograph in iter_micrographs(job.path, job.pixel_size_nm):
             name = job.stem + micrograph.name[len(job.path.stem) :]
+            too_big = too_big_reason(*_analysed_shape(micrograph, job.settings), job.memory_mb)
+            if too_big:
+                raise NanosizerError(too_big, job.path)
             result = analyze_micrograph(micrograph, job.settings, job.mask)
             summary = write_image_results(
                 result, job.out_dir / name, job.tables, extra={"run_hash": job.run_hash}
@@ -214,11 +227,20 @@ def analyse_file(job: FileJob) -> FileOutcome:
     return outcome
 
 
-def _init_worker() -> None:
-    """Pool workers share the cores: one inference thread each."""
-    from .segment import network
+def _analysed_shape(micrograph, settings: Settings) -> tuple[int, int]:
+    """Height and width of what will be analysed (the region of interest, when one is set)."""
+    h, w = micrograph.data.shape
+    if settings.roi is None:
+        return h, w
+    top, left, bottom, right = settings.roi
+    return max(0, min(bottom, h) - top), max(0, min(right, w) - left)
 
-    network.INFERENCE_THREADS = 1
+
+def _init_worker() -> None:
+    """Pool workers share the cores: one inference thread each, in sessions opened here."""
+    from .segment.network import set_inference_threads
+
+    set_inference_threads(1)
 
 
 def _unique_stems(files: list[Path]) -> list[str]:
@@ -234,19 +256,33 @@ def _unique_stems(files: list[Path]) -> list[str]:
     return stems
 
 
+def _crashed(job: FileJob, why: str) -> FileOutcome:
+    """The outcome of a file whose worker died twice on it."""
+    return FileOutcome(str(job.path), failure=f"{why} (twice; the file was retried once in a fresh worker)")
+
+
 def _outcomes(
-    jobs: list[FileJob], workers: int, scheduler: str | None, timeout_s: float = 10.0
+    jobs: list[FileJob],
+    workers: int,
+    scheduler: str | None,
+    timeout_s: float = 10.0,
+    on_retry: Callable | None = None,
 ) -> Iterable[FileOutcome]:
-    """Run the jobs here, in a process pool or on Dask; yield outcomes in input order."""
+    """Run the jobs here, in a process pool or on Dask; yield outcomes in input order.
+
+    A pool worker that dies costs only its file: the jobs it held are retried alone in a
+    fresh worker (``on_retry(job, why)`` is told), a second death makes the file a failure.
+    """
     if scheduler is not None:
         from .cluster import dask_outcomes
 
         yield from dask_outcomes(jobs, scheduler, workers, timeout_s)
     elif workers > 1 and len(jobs) > 1:
-        from concurrent.futures import ProcessPoolExecutor
+        from .pool import resilient_map
 
-        with ProcessPoolExecutor(min(workers, len(jobs)), initializer=_init_worker) as pool:
-            yield from pool.map(analyse_file, jobs)
+        yield from resilient_map(
+            analyse_file, jobs, min(workers, len(jobs)), _init_worker, _crashed, on_retry=on_retry
+        )
     else:
         for job in jobs:
             yield analyse_file(job)
@@ -271,6 +307,7 @@ def run_batch(
     sample_by_folder: bool = False,
     report: bool = True,
     command: str | None = None,
+    max_memory_mb: float | None = None,
 ) -> BatchReport:
     """Analyse every image of ``inputs`` into ``out_dir``; bad files are listed, not fatal.
 
@@ -311,6 +348,10 @@ def run_batch(
         Write statistics, plots and ``report.html`` for the run.
     command : str, optional
         The command line that started the run, for the report (default: the Python API).
+    max_memory_mb : float, optional
+        Memory the run may use (default: what the system has available at the start). Fewer
+        workers run when the largest image would not fit each one; an image that does not
+        fit one worker is refused with the estimate (see :mod:`nanosizer.memory`).
     """
     settings = settings or Settings()
     out_dir = Path(out_dir)
@@ -326,6 +367,13 @@ def run_batch(
             raise ValueError("--mask needs exactly one input image")
         mask_array = read_mask(mask)
     fingerprint = run_hash(settings)
+    budget = max_memory_mb or available_mb()
+    if scheduler is None:  # a Dask cluster's workers have their own memory
+        workers, fewer = plan_workers(files, workers, budget)
+        if fewer and on_message:
+            on_message(fewer, True)
+    else:
+        budget = None
     jobs = [
         FileJob(
             path,
@@ -338,27 +386,33 @@ def run_batch(
             tables,
             resume,
             fingerprint,
+            memory_mb=None if budget is None else budget / max(1, workers),
         )
         for path, stem in zip(files, _unique_stems(files), strict=True)
     ]
     bar = progress(len(jobs)) if progress else None
     particles, rows = [], []
-    for outcome in _outcomes(jobs, workers, scheduler, scheduler_timeout_s):
-        if outcome.failure is not None:
-            _fail(batch, outcome.path, outcome.failure, on_failure)
-        for text, warning in outcome.lines:
-            if on_message:
-                on_message(text, warning)
-        batch.images += outcome.images
-        batch.resumed += int(outcome.resumed)
-        particles += outcome.particles
-        rows += outcome.rows
-        batch.particles += sum(len(t) for t in outcome.particles)
+
+    def on_retry(job, why):
+        if on_message:
+            on_message(f"{job.path}: in flight when its pool broke ({why}); retrying it alone", True)
+
+    outcomes = _outcomes(jobs, workers, scheduler, scheduler_timeout_s, on_retry)
+    done = 0
+    try:
+        for outcome in outcomes:
+            done += 1
+            _gather(batch, outcome, particles, rows, on_failure, on_message, bar)
+    except KeyboardInterrupt:
+        from .pool import first_interrupt_only
+
+        first_interrupt_only()
+        outcomes.close()  # ends the workers now
+        finished = sum(1 for job in jobs if _marker(job).is_file())  # also those not yet gathered
+        raise BatchInterrupted(max(done, finished), len(jobs), out_dir) from None
+    finally:
         if bar is not None:
-            bar.update(1)
-            bar.set_postfix(images=len(batch.images), particles=batch.particles)
-    if bar is not None:
-        bar.close()
+            bar.close()
     settings_record = settings.to_dict() | {"run_hash": fingerprint}
     if on_message:
         what = "tables, plots and report.html" if report else "tables"
@@ -374,6 +428,23 @@ def run_batch(
         run_provenance(settings, command),
     )
     return batch
+
+
+def _gather(batch, outcome, particles, rows, on_failure, on_message, bar) -> None:
+    """Take one file's outcome into the batch: failures, status lines, tables, progress."""
+    if outcome.failure is not None:
+        _fail(batch, outcome.path, outcome.failure, on_failure)
+    for text, warning in outcome.lines:
+        if on_message:
+            on_message(text, warning)
+    batch.images += outcome.images
+    batch.resumed += int(outcome.resumed)
+    particles += outcome.particles
+    rows += outcome.rows
+    batch.particles += sum(len(t) for t in outcome.particles)
+    if bar is not None:
+        bar.update(1)
+        bar.set_postfix(images=len(batch.images), particles=batch.particles)
 
 
 def run_provenance(settings: Settings, command: str | None = None) -> dict:

@@ -113,7 +113,7 @@ def _tables(formats: str) -> tuple[str, ...]:
 def _run(inputs, output, settings, pixel_size, mask, tables, overwrite, **batch_options) -> int:
     from tqdm import tqdm
 
-    from .batch import run_batch
+    from .batch import BatchInterrupted, run_batch
     from .errors import NanosizerError
 
     on_terminal = sys.stderr.isatty()
@@ -144,6 +144,9 @@ def _run(inputs, output, settings, pixel_size, mask, tables, overwrite, **batch_
             command=shlex.join(["nanosizer", *sys.argv[1:]]),
             **batch_options,
         )
+    except BatchInterrupted as stop:
+        typer.echo(f"{stop} (finished ones are in {stop.out_dir})", err=True)
+        return 130
     except (NanosizerError, ValueError, RuntimeError) as exc:
         typer.echo(f"error: {exc}", err=True)
         return 2
@@ -193,6 +196,10 @@ def analyze(
         ),
     ] = 10.0,
     dask: Annotated[bool, typer.Option("--dask", help="Run on a local Dask cluster started here.")] = False,
+    max_memory: Annotated[
+        float | None,
+        typer.Option("--max-memory", help="MB the run may use (default: what is available).", min=1),
+    ] = None,
     resume: Annotated[
         bool, typer.Option("--resume", help="Skip files already finished with the same settings and model.")
     ] = False,
@@ -229,6 +236,7 @@ def analyze(
             workers=workers or os.cpu_count() or 1,
             scheduler=scheduler or ("local" if dask else None),
             scheduler_timeout_s=scheduler_timeout,
+            max_memory_mb=max_memory,
             resume=resume,
             sample=sample,
             sample_by_folder=sample_by_folder,

@@ -15,13 +15,17 @@ def dask_outcomes(jobs: list, scheduler: str, workers: int, timeout_s: float = 1
         from dask.distributed import Client, LocalCluster
     except ImportError:
         raise RuntimeError("Dask is not installed: pip install 'nanosizer[cluster]'") from None
+    import dask
+
     from .batch import _init_worker, analyse_file
 
     cluster = None
     if scheduler == "local":
-        cluster = LocalCluster(
-            n_workers=max(1, workers), threads_per_worker=1, processes=True, dashboard_address=None
-        )
+        # a task whose worker dies is rerun once elsewhere; a second death makes it KilledWorker
+        with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+            cluster = LocalCluster(
+                n_workers=max(1, workers), threads_per_worker=1, processes=True, dashboard_address=None
+            )
         client = Client(cluster)
         client.run(_init_worker)
     else:
@@ -33,10 +37,21 @@ def dask_outcomes(jobs: list, scheduler: str, workers: int, timeout_s: float = 1
                 f"cannot reach the Dask scheduler at {scheduler} within {timeout_s:g} s ({why}); "
                 "is it running? (--scheduler-timeout to wait longer)"
             ) from None
+    from distributed import KilledWorker
+
+    from .batch import FileOutcome
+
     try:
         futures = client.map(analyse_file, jobs, pure=False)
-        for future in futures:
-            yield future.result()
+        for job, future in zip(jobs, futures, strict=True):
+            try:
+                outcome = future.result()
+            except KilledWorker:
+                outcome = FileOutcome(str(job.path), failure="Dask worker died twice on it; out of memory?")
+            except (OSError, TimeoutError) as exc:  # the scheduler went away
+                why = str(exc) or type(exc).__name__
+                raise RuntimeError(f"lost the Dask scheduler at {scheduler} ({why})") from None
+            yield outcome
             future.release()
     finally:
         client.close()

@@ -146,19 +146,25 @@ def crop_to_roi(micrograph: Micrograph, roi, mask=None):
     return cropped, (None if mask is None else np.asarray(mask)[window])
 
 
-def model_provenance(settings: Settings) -> dict | None:
-    """Which network made the segmentation (file and SHA-256), for the summary."""
+def model_provenance(settings: Settings, session_threads: bool = False) -> dict | None:
+    """Which network made the segmentation (file and SHA-256), for the summary.
+
+    Read without keeping a session in this process (a batch parent asks before forking its
+    workers). With ``session_threads`` the inference threads of this process's session and
+    how it computes are added, as an analysed image reports them.
+    """
     if settings.segmenter != "network":
         return None
-    from .segment.network import load_model
+    from .segment.network import load_model, model_identity
 
-    model = load_model(settings.model)
-    return {
-        "file": model.path.name,
-        "sha256": model.sha256,
-        "val_iou": model.info.get("val_iou"),
-        "computation": "float reference (unfused graph)" if model.reference else "onnxruntime, optimised",
-    }
+    path, sha256, info = model_identity(settings.model)
+    out = {"file": path.name, "sha256": sha256, "val_iou": info.get("val_iou")}
+    if session_threads:
+        model = load_model(settings.model)
+        computed = "float reference (unfused graph)" if model.reference else "onnxruntime, optimised"
+        out["computation"] = computed
+        out["inference_threads"] = model.threads or "one per core"
+    return out
 
 
 def summarise(result: AnalysisResult) -> dict:
@@ -195,7 +201,7 @@ def summarise(result: AnalysisResult) -> dict:
         "measures": stats,
         "settings": result.settings.to_dict(),
         "settings_hash": result.settings.digest(),
-        "model": model_provenance(result.settings),
+        "model": model_provenance(result.settings, session_threads=True),
         "nanosizer_version": __version__,
         "timings_s": {k: round(v, 4) for k, v in result.timings.items()},
     }

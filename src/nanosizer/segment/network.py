@@ -21,7 +21,22 @@ from ..errors import NanosizerError
 from .preprocess import normalise
 
 MODEL_NAME = "deeplabv3plus_r18.onnx"
-INFERENCE_THREADS: int | None = None  # None: onnxruntime's default; batch workers set 1
+_process_threads: int | None = None  # this process's inference threads (None: all cores)
+
+
+def set_inference_threads(threads: int | None) -> None:
+    """Inference threads for the models this process opens from now on (a batch worker: 1).
+
+    Models opened before with another count are closed, so no session outlives the choice.
+    """
+    global _process_threads
+    _process_threads = threads
+    _open_model.cache_clear()
+
+
+def inference_threads() -> int | None:
+    """The thread count this process opens models with (None: onnxruntime's default)."""
+    return _process_threads
 ALIGN = 16  # the network's output stride: input sides must be multiples of it
 TILE, OVERLAP = 1088, 64  # largest tile side and overlap, px: 2048² runs as 2×2 tiles, 4096² as 4×4
 TARGET_PARTICLE_PX = 40.0  # typical particle diameter the automatic zoom aims at
@@ -44,6 +59,7 @@ class NetworkModel:
     sha256: str
     info: dict
     reference: bool = False  # graph run unfused: the QDQ model computed in float, as it is defined
+    threads: int | None = None  # intra-op threads of the session (None: one per core)
 
     @property
     def input_name(self) -> str:
@@ -60,15 +76,24 @@ def cpu_dependent_int8(info: dict) -> bool:
     return bool(quantized) and not quantized.get("reduce_range", False)
 
 
-@functools.lru_cache(maxsize=4)
-def load_model(path: str | Path | None = None, reference: bool = False) -> NetworkModel:
-    """Open an ONNX model once per process (``None``: the shipped model).
+def load_model(
+    path: str | Path | None = None, reference: bool = False, threads: int | None = -1
+) -> NetworkModel:
+    """Open an ONNX model once per process (``None``: the shipped model) with ``threads``
+    intra-op threads (default: :func:`inference_threads`; None: one per core).
 
     ``reference=True`` disables onnxruntime's graph optimisations, so a quantised (QDQ) model
     is computed in float exactly as its graph defines it, on any CPU: the yardstick for the
     fused integer kernels. Models quantised with full 8-bit weights always run that way
     (their fused kernels differ between CPUs); ``nanosizer quantize`` makes a portable file.
     """
+    return _open_model(
+        None if path is None else str(path), reference, _process_threads if threads == -1 else threads
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def _open_model(path: str | None, reference: bool, threads: int | None) -> NetworkModel:
     import onnxruntime as ort
 
     path = Path(path) if path is not None else default_model_path()
@@ -81,8 +106,8 @@ def load_model(path: str | Path | None = None, reference: bool = False) -> Netwo
         options.log_severity_level = 3
         if not optimised:
             options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-        if INFERENCE_THREADS:
-            options.intra_op_num_threads = INFERENCE_THREADS
+        if threads:
+            options.intra_op_num_threads = threads
         return ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
 
     try:
@@ -98,7 +123,29 @@ def load_model(path: str | Path | None = None, reference: bool = False) -> Netwo
             reference, run = True, session(optimised=False)
     except Exception as exc:  # onnxruntime raises its own untyped errors on bad files
         raise NanosizerError(f"not a loadable ONNX model ({type(exc).__name__})", path) from None
-    return NetworkModel(path, run, hashlib.sha256(data).hexdigest(), info, reference)
+    return NetworkModel(path, run, hashlib.sha256(data).hexdigest(), info, reference, threads)
+
+
+def model_identity(path: str | Path | None = None) -> tuple[Path, str, dict]:
+    """File, SHA-256 and metadata of a model, without keeping a session open in this process
+    (a batch parent asks this before its workers start: no session is carried across a fork)."""
+    import onnxruntime as ort
+
+    path = Path(path) if path is not None else default_model_path()
+    if not path.is_file():
+        raise NanosizerError("model file not found (pass --model PATH or use --segmenter threshold)", path)
+    data = path.read_bytes()
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    options.intra_op_num_threads = 1
+    try:
+        session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+        info = json.loads(session.get_modelmeta().custom_metadata_map.get("nanosizer", "{}"))
+    except Exception as exc:  # onnxruntime raises its own untyped errors on bad files
+        raise NanosizerError(f"not a loadable ONNX model ({type(exc).__name__})", path) from None
+    del session
+    return path, hashlib.sha256(data).hexdigest(), info
 
 
 def tile_layout(length: int, tile: int, overlap: int) -> tuple[int, list[int]]:

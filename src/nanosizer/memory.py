@@ -1,0 +1,99 @@
+"""How much memory one image's analysis needs, how much there is, and how many workers fit.
+
+The law is measured by ``benchmarks/memory.py`` (a fresh process reads, analyses with the
+network and UECS, and writes one image; its peak resident memory): linear in the pixel count,
+with the Python, NumPy and onnxruntime start-up as the constant. Images far larger than the
+usual (stitched montages) are refused with the estimate and the way out before they are
+analysed, rather than meeting the out-of-memory killer halfway.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+# peak ≈ BASE_MB + PER_MEGAPIXEL_MB · megapixels: above every point measured by
+# benchmarks/memory.py on 2026-12-02 (1024² 377 MB, 2048² 666, 4096² 820, 8192² 1646, 16384²
+# 4911; least squares 508 + 16.4 per megapixel), with the margin of the largest at 8 %
+BASE_MB = 600.0
+PER_MEGAPIXEL_MB = 17.5
+HEADROOM = 0.9  # share of the available memory a run plans to use
+
+
+def estimate_peak_mb(height: int, width: int) -> float:
+    """Peak resident memory (MB) of analysing and writing one image of ``height`` × ``width`` px."""
+    return BASE_MB + PER_MEGAPIXEL_MB * height * width / 1e6
+
+
+def available_mb() -> float | None:
+    """Memory the system can give now (Linux ``MemAvailable``), in MB; None when unknown."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def image_shape(path: Path) -> tuple[int, int] | None:
+    """Height and width of the largest frame of an image file, from its header only.
+
+    None when the header cannot tell cheaply (DM files: their size on disk then stands in,
+    as 2 bytes per pixel).
+    """
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".tif", ".tiff"):
+            import tifffile
+
+            with tifffile.TiffFile(path) as tif:
+                shape = tif.series[0].shape
+                axes = tif.series[0].axes
+            dims = [n for n, a in zip(shape, axes, strict=False) if a in "YX"]
+            return (dims[0], dims[1]) if len(dims) == 2 else None
+        if suffix in (".dm3", ".dm4"):
+            side = int((path.stat().st_size / 2) ** 0.5)
+            return side, side
+        from PIL import Image
+
+        with Image.open(path) as im:
+            return im.height, im.width
+    except Exception:  # an unreadable header is the reader's to report, with its reason
+        return None
+
+
+def plan_workers(files: list[Path], workers: int, budget_mb: float | None) -> tuple[int, str | None]:
+    """Workers that fit in ``budget_mb`` for the largest of ``files``, and why, when fewer."""
+    if workers <= 1 or not budget_mb or not files:
+        return workers, None
+    shapes = [s for s in map(image_shape, files) if s is not None]
+    if not shapes:
+        return workers, None
+    height, width = max(shapes, key=lambda s: s[0] * s[1])
+    need = estimate_peak_mb(height, width)
+    fit = max(1, int(budget_mb * HEADROOM // need))
+    if fit >= workers:
+        return workers, None
+    return fit, (
+        f"images up to {height}x{width} px need about {need:.0f} MB each and {budget_mb:.0f} MB are "
+        f"available: running {fit} worker(s) instead of {workers}"
+    )
+
+
+def too_big_reason(height: int, width: int, budget_mb: float | None) -> str | None:
+    """Why an image cannot be analysed within ``budget_mb`` (None when it fits or unknown)."""
+    if not budget_mb:
+        return None
+    need = estimate_peak_mb(height, width)
+    if need <= budget_mb:
+        return None
+    return (
+        f"a {height}x{width} px image needs about {need:.0f} MB to analyse, more than the "
+        f"{budget_mb:.0f} MB available to one worker: analyse part of it with --roi, run fewer "
+        "--workers, or allow more with --max-memory"
+    )
