@@ -14,28 +14,13 @@ import argparse
 
 import numpy as np
 
-from nanosizer.evaluation import matched_instances
 from nanosizer.io import Micrograph
+from nanosizer.metrics import instance_f1
 from nanosizer.pipeline import analyze_micrograph
 from nanosizer.settings import SEGMENTERS, SEPARATIONS, Settings, parse_assignments
 from nanosizer.synth import generate, preset_params
 
 SUITE = ("overlap-low", "overlap-medium", "overlap-high", "low-contrast", "ultrasmall-au", "mixed-shapes")
-
-
-def instance_f1(pred: np.ndarray, truth: np.ndarray, keep_truth: np.ndarray) -> float:
-    """F1 of one-to-one matches with IoU > 0.5 between two label images.
-
-    Truth particles outside ``keep_truth`` (by label - 1) are neutral: a prediction matched to
-    one counts neither as a hit nor as a false particle.
-    """
-    keep_truth = np.asarray(keep_truth, bool)
-    pairs = matched_instances(pred, truth)
-    kept = keep_truth[pairs[:, 1] - 1]
-    tp = int(kept.sum())
-    n_p = int(pred.max()) - int((~kept).sum())
-    n_t = int(keep_truth.sum())
-    return 2 * tp / max(n_p + n_t, 1)
 
 
 def main() -> None:

@@ -26,8 +26,8 @@ import tifffile
 from PIL import Image
 from scipy import ndimage as ndi
 
-from nanosizer.evaluation import Confusion, matched_instances
 from nanosizer.io import read_micrographs
+from nanosizer.metrics import Confusion, matched_instances
 from nanosizer.pipeline import analyze_micrograph, segment_micrograph
 from nanosizer.settings import Settings, parse_assignments
 

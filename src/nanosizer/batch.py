@@ -1,6 +1,6 @@
 """Run the pipeline over many files: expand inputs, go past bad files, write every output.
 
-Each input file is one job (:func:`analyse_file`): it writes its images' folders itself and
+Each input file is one job (:func:`nanosizer.jobs.analyze_file`): it writes its images' folders itself and
 returns only their small particle tables, so the parent never holds label images and memory
 stays flat on long series. Jobs run in this process, in a local process pool
 (``workers``) or on a Dask cluster, and the results are gathered in input order, so every
@@ -18,17 +18,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
-from .errors import NanosizerError, OutputExistsError, UnreadableImageError
-from .io import IMAGE_SUFFIXES, iter_micrographs
-from .io.frames import short_reason
-from .memory import available_mb, plan_workers, too_big_reason
-from .pipeline import analyze_micrograph, image_status, model_provenance
-from .report import write_image_results
-from .report.atomic import ensure_writable, write_text
-from .report.results import summary_row
+from .errors import OutputExistsError
+from .files import ensure_writable
+from .io import IMAGE_SUFFIXES
+from .io.masks import read_mask
+from .jobs import FileJob, FileOutcome, analyze_file, crashed, init_worker, marker_path
+from .memory import available_mb, plan_workers
+from .pipeline import model_provenance
 from .report.run import write_run_outputs
 from .settings import Settings
 
@@ -109,18 +105,6 @@ def prepare_output(out_dir: Path, overwrite: bool) -> None:
     ensure_writable(out_dir)
 
 
-def read_mask(path: str | Path) -> np.ndarray:
-    """A binary mask from any image file we read: non-zero pixels are particles."""
-    from .io.read import READERS, to_grey
-
-    path = Path(path)
-    reader = READERS.get(path.suffix.lower())
-    if reader is None or not path.is_file():
-        raise UnreadableImageError("mask file missing or of unknown type", path)
-    frame = next(iter(reader(path)))
-    return to_grey(frame.data) > 0
-
-
 def run_hash(settings: Settings) -> str:
     """What makes results reusable: the settings and, for the network, the model's SHA-256.
 
@@ -130,117 +114,6 @@ def run_hash(settings: Settings) -> str:
     model = model_provenance(settings)
     text = json.dumps({"settings": settings.to_dict(), "model": model and model["sha256"]}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-@dataclass(frozen=True)
-class FileJob:
-    """Everything one worker needs to analyse one input file and write its folders."""
-
-    path: Path
-    out_dir: Path
-    stem: str  # unique output stem of this file in the run
-    sample: str
-    settings: Settings
-    pixel_size_nm: float | None = None
-    mask: np.ndarray | None = None
-    tables: tuple[str, ...] = ("csv",)
-    resume: bool = False
-    run_hash: str = ""
-    memory_mb: float | None = None  # what one worker may use; larger images are refused
-
-
-@dataclass
-class FileOutcome:
-    """What came back from one file: its images' particle tables and summary rows, or a failure."""
-
-    path: str
-    images: list[str] = field(default_factory=list)
-    particles: list[pd.DataFrame] = field(default_factory=list)
-    rows: list[dict] = field(default_factory=list)
-    failure: str | None = None
-    resumed: bool = False
-    lines: list[tuple[str, bool]] = field(default_factory=list)  # per-image status, warning?
-
-
-def _marker(job: FileJob) -> Path:
-    return job.out_dir / ".done" / f"{job.stem}.json"
-
-
-def _resume(job: FileJob) -> FileOutcome | None:
-    """The finished outputs of a file, when its marker matches this run and no folder is missing."""
-    try:
-        done = json.loads(_marker(job).read_text())
-    except (OSError, ValueError):
-        return None
-    if done.get("run_hash") != job.run_hash or done.get("source") != str(job.path):
-        return None
-    outcome = FileOutcome(str(job.path), resumed=True)
-    for name, pixel_size in zip(done["images"], done["pixel_sizes_nm"], strict=True):
-        table_path = job.out_dir / name / "particles.csv"
-        if not (table_path.is_file() and (job.out_dir / name / "summary.json").is_file()):
-            return None
-        outcome.images.append(name)
-        outcome.particles.append(_tag(pd.read_csv(table_path), name, job.sample))
-        outcome.rows.append(summary_row(name, outcome.particles[-1], pixel_size) | {"sample": job.sample})
-        outcome.lines.append((f"{name}: finished earlier, reused", False))
-    return outcome
-
-
-def _tag(table: pd.DataFrame, image: str, sample: str) -> pd.DataFrame:
-    table = table.copy()
-    table.insert(0, "image", image)
-    table.insert(1, "sample", sample)
-    return table
-
-
-def analyse_file(job: FileJob) -> FileOutcome:
-    """Analyse every image of one file into its folders; never raises (failures are returned)."""
-    if job.resume and (previous := _resume(job)) is not None:
-        return previous
-    outcome = FileOutcome(str(job.path))
-    pixel_sizes = []
-    try:
-        for micrograph in iter_micrographs(job.path, job.pixel_size_nm):
-            name = job.stem + micrograph.name[len(job.path.stem) :]
-            too_big = too_big_reason(*_analysed_shape(micrograph, job.settings), job.memory_mb)
-            if too_big:
-                raise NanosizerError(too_big, job.path)
-            result = analyze_micrograph(micrograph, job.settings, job.mask)
-            summary = write_image_results(
-                result, job.out_dir / name, job.tables, extra={"run_hash": job.run_hash}
-            )
-            outcome.images.append(name)
-            outcome.particles.append(_tag(result.particles, name, job.sample))
-            outcome.rows.append(
-                summary_row(name, result.particles, summary["pixel_size_nm"]) | {"sample": job.sample}
-            )
-            pixel_sizes.append(summary["pixel_size_nm"])
-            outcome.lines.append(image_status(summary))
-    except NanosizerError as exc:
-        outcome.failure = exc.reason
-    except Exception as exc:  # a batch must go on past anything one file does
-        log.debug("unexpected error on %s", job.path, exc_info=True)
-        outcome.failure = short_reason(exc)
-    if outcome.failure is None:
-        marker = {"source": str(job.path), "run_hash": job.run_hash, "images": outcome.images}
-        write_text(_marker(job), json.dumps(marker | {"pixel_sizes_nm": pixel_sizes}))
-    return outcome
-
-
-def _analysed_shape(micrograph, settings: Settings) -> tuple[int, int]:
-    """Height and width of what will be analysed (the region of interest, when one is set)."""
-    h, w = micrograph.data.shape
-    if settings.roi is None:
-        return h, w
-    top, left, bottom, right = settings.roi
-    return max(0, min(bottom, h) - top), max(0, min(right, w) - left)
-
-
-def _init_worker() -> None:
-    """Pool workers share the cores: one inference thread each, in sessions opened here."""
-    from .segment.network import set_inference_threads
-
-    set_inference_threads(1)
 
 
 def _unique_stems(files: list[Path]) -> list[str]:
@@ -254,11 +127,6 @@ def _unique_stems(files: list[Path]) -> list[str]:
         used.add(candidate)
         stems.append(candidate)
     return stems
-
-
-def _crashed(job: FileJob, why: str) -> FileOutcome:
-    """The outcome of a file whose worker died twice on it."""
-    return FileOutcome(str(job.path), failure=f"{why} (twice; the file was retried once in a fresh worker)")
 
 
 def _outcomes(
@@ -281,11 +149,11 @@ def _outcomes(
         from .pool import resilient_map
 
         yield from resilient_map(
-            analyse_file, jobs, min(workers, len(jobs)), _init_worker, _crashed, on_retry=on_retry
+            analyze_file, jobs, min(workers, len(jobs)), init_worker, crashed, on_retry=on_retry
         )
     else:
         for job in jobs:
-            yield analyse_file(job)
+            yield analyze_file(job)
 
 
 def run_batch(
@@ -408,7 +276,7 @@ def run_batch(
 
         first_interrupt_only()
         outcomes.close()  # ends the workers now
-        finished = sum(1 for job in jobs if _marker(job).is_file())  # also those not yet gathered
+        finished = sum(1 for job in jobs if marker_path(job).is_file())  # also those not yet gathered
         raise BatchInterrupted(max(done, finished), len(jobs), out_dir) from None
     finally:
         if bar is not None:

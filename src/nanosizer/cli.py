@@ -93,7 +93,7 @@ def _segmenter_options(model: Path | None, roi: str | None, network_zoom: str) -
 def _writable(folder: Path) -> Path:
     """The folder, created and checked for writing; otherwise one line and exit 2."""
     from .errors import OutputError
-    from .report.atomic import ensure_writable
+    from .files import ensure_writable
 
     try:
         return ensure_writable(folder)
@@ -278,7 +278,8 @@ def evaluate(
 ) -> None:
     """Score segmentation against reference masks (accuracy, IoU, Dice, confusion matrix)."""
     from .batch import expand_inputs
-    from .evaluation import evaluate_pairs, match_masks, write_evaluation
+    from .evaluation import evaluate_pairs, write_evaluation
+    from .io.masks import match_masks
 
     settings = _settings(
         [*_segmenter_options(model, roi, network_zoom), *(assignments or [])],
@@ -334,9 +335,8 @@ def compare(
     import pandas as pd
 
     from .errors import NanosizerError
-    from .report.atomic import atomic_path
+    from .files import atomic_path, write_csv
     from .report.compare import compare_sizes, comparison_figure, read_automated_sizes, read_manual_sizes
-    from .report.tables import write_csv
 
     folder = _writable(output or (results if results.is_dir() else results.parent))
     try:

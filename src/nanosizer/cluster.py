@@ -17,7 +17,7 @@ def dask_outcomes(jobs: list, scheduler: str, workers: int, timeout_s: float = 1
         raise RuntimeError("Dask is not installed: pip install 'nanosizer[cluster]'") from None
     import dask
 
-    from .batch import _init_worker, analyse_file
+    from .jobs import FileOutcome, analyze_file, init_worker
 
     cluster = None
     if scheduler == "local":
@@ -27,7 +27,7 @@ def dask_outcomes(jobs: list, scheduler: str, workers: int, timeout_s: float = 1
                 n_workers=max(1, workers), threads_per_worker=1, processes=True, dashboard_address=None
             )
         client = Client(cluster)
-        client.run(_init_worker)
+        client.run(init_worker)
     else:
         try:
             client = Client(scheduler, timeout=timeout_s)
@@ -39,10 +39,8 @@ def dask_outcomes(jobs: list, scheduler: str, workers: int, timeout_s: float = 1
             ) from None
     from distributed import KilledWorker
 
-    from .batch import FileOutcome
-
     try:
-        futures = client.map(analyse_file, jobs, pure=False)
+        futures = client.map(analyze_file, jobs, pure=False)
         for job, future in zip(jobs, futures, strict=True):
             try:
                 outcome = future.result()

@@ -1,84 +1,13 @@
-"""Segmentation quality against reference masks: the metrics the ANTEMA paper reports.
+"""``nanosizer evaluate``: segment images, score them against reference masks, write the tables.
 
-Global accuracy, per-class accuracy, IoU and Dice for background and particle, and the
-confusion matrix normalised per true class. Pooled over a set of images the confusion counts
-are summed first (every pixel weighs the same), as is usual for semantic segmentation.
+The metrics themselves are pure functions in :mod:`nanosizer.metrics`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-CLASSES = ("background", "particle")
-
-
-@dataclass(frozen=True)
-class Confusion:
-    """Pixel counts: ``counts[true, predicted]`` with 0 = background, 1 = particle."""
-
-    counts: np.ndarray
-
-    @classmethod
-    def of(cls, predicted: np.ndarray, truth: np.ndarray) -> Confusion:
-        predicted, truth = np.asarray(predicted, bool), np.asarray(truth, bool)
-        if predicted.shape != truth.shape:
-            raise ValueError(f"prediction shape {predicted.shape} differs from reference {truth.shape}")
-        index = truth.ravel().astype(np.int64) * 2 + predicted.ravel()
-        return cls(np.bincount(index, minlength=4).reshape(2, 2))
-
-    def __add__(self, other: Confusion) -> Confusion:
-        return Confusion(self.counts + other.counts)
-
-    def normalised(self) -> np.ndarray:
-        """Each row (true class) divided by its total (an empty row stays 0), for tables and plots."""
-        return self.counts / np.maximum(self.counts.sum(axis=1, keepdims=True), 1)
-
-    def metrics(self) -> dict:
-        """Global and per-class accuracy, IoU and Dice, and the normalised confusion matrix."""
-        c = self.counts.astype(float)
-        tp = np.diag(c)
-        true_total, pred_total = c.sum(axis=1), c.sum(axis=0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            recall = tp / true_total
-            iou = tp / (true_total + pred_total - tp)
-            dice = 2 * tp / (true_total + pred_total)
-            normalised = c / true_total[:, None]
-        out = {"global_accuracy": float(tp.sum() / c.sum()), "mean_class_accuracy": float(np.nanmean(recall))}
-        for k, name in enumerate(CLASSES):
-            out[f"accuracy_{name}"] = float(recall[k])
-            out[f"iou_{name}"] = float(iou[k])
-            out[f"dice_{name}"] = float(dice[k])
-        out["mean_iou"] = float(np.nanmean(iou))
-        for t, tname in enumerate(CLASSES):
-            for p, pname in enumerate(CLASSES):
-                out[f"confusion_{tname}_as_{pname}"] = float(normalised[t, p])
-        return out
-
-
-def matched_instances(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    """Pairs (predicted label, true label) whose IoU exceeds 0.5, from two instance label images.
-
-    Above 0.5 a match is necessarily one-to-one, so no assignment step is needed. Where a
-    label image paints overlapping particles, IoU is over the painted (visible) pixels.
-
-    Returns
-    -------
-    (k, 2) int64 ndarray, sorted by predicted label.
-    """
-    predicted, truth = np.asarray(predicted, np.int64), np.asarray(truth, np.int64)
-    if predicted.shape != truth.shape:
-        raise ValueError(f"prediction shape {predicted.shape} differs from reference {truth.shape}")
-    n_pred, n_truth = int(predicted.max()) + 1, int(truth.max()) + 1
-    both = (predicted > 0) & (truth > 0)
-    pairs = predicted[both] * n_truth + truth[both]
-    keys, inter = np.unique(pairs, return_counts=True)
-    p, t = np.divmod(keys, n_truth)
-    area_p = np.bincount(predicted.ravel(), minlength=n_pred)
-    area_t = np.bincount(truth.ravel(), minlength=n_truth)
-    keep = inter / (area_p[p] + area_t[t] - inter) > 0.5
-    return np.stack([p[keep], t[keep]], axis=1)
+from .metrics import CLASSES, Confusion
 
 
 def confusion_figure(confusion: Confusion, title: str = ""):
@@ -108,35 +37,15 @@ def confusion_figure(confusion: Confusion, title: str = ""):
     return fig
 
 
-def match_masks(images, masks) -> list[tuple]:
-    """Pair image files with reference masks: same stem, or a mask stem that starts with it.
-
-    Raises ValueError naming the first image without a mask.
-    """
-    from pathlib import Path
-
-    masks = [Path(m) for m in masks]
-    pairs = []
-    for image in map(Path, images):
-        same = [m for m in masks if m.stem == image.stem]
-        prefixed = [m for m in masks if m.stem.startswith(image.stem)]
-        found = same or prefixed
-        if len(found) != 1:
-            problem = "no reference mask" if not found else f"{len(found)} candidate masks"
-            raise ValueError(f"{image}: {problem} named {image.stem}* among the masks")
-        pairs.append((image, found[0]))
-    return pairs
-
-
 def evaluate_pairs(pairs, settings, pixel_size_nm=None, progress=None):
     """Segment every image and compare with its mask: (per-image rows, pooled Confusion, failures).
 
     A ``roi`` in the settings crops image and mask alike. Unreadable files are listed as
     failures and the rest goes on.
     """
-    from .batch import read_mask
     from .errors import NanosizerError
     from .io import iter_micrographs
+    from .io.masks import read_mask
     from .pipeline import crop_to_roi, segment_micrograph
 
     rows, failures = [], []
@@ -173,8 +82,7 @@ def write_evaluation(out_dir, rows, total: Confusion | None, failures, title: st
 
     import pandas as pd
 
-    from .report.atomic import atomic_path
-    from .report.tables import write_csv
+    from .files import atomic_path, write_csv
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,7 @@ import numpy as np
 def test_overlay_png_keeps_its_colours_and_greys(tmp_path):
     from PIL import Image
 
-    from nanosizer.report.images import write_png
+    from nanosizer.files import write_png
 
     rng = np.random.default_rng(0)
     rgb = np.repeat(rng.integers(0, 256, (64, 80), dtype=np.uint8)[..., None], 3, axis=2)

@@ -125,7 +125,7 @@ _DETECTOR_KEYS = ("detector", "signal name", "signal", "imaging mode", "mode", "
 def _detector_text(original: dict, title: str) -> str | None:
     """The first text naming the imaging detector: the title, or a detector/signal-name entry
     anywhere in the DM tag tree (e.g. 'JEOL HAADF Image', 'Fei HAADF'), when it names one."""
-    from ..segment.polarity import names_detector
+    from .detector import names_detector
 
     if names_detector(title):
         return title

@@ -2,67 +2,17 @@
 
 from __future__ import annotations
 
-import functools
-from pathlib import Path
-
 import numpy as np
 from skimage.segmentation import find_boundaries
 
+from ..intensity import normalise
 from ..regions import Region
-from ..segment.preprocess import normalise
-from .atomic import atomic_path
+from ..text import text_mask
 
 PARTICLE_RGB = (0, 220, 255)  # cyan: particles as segmented
 SEPARATED_RGB = (255, 60, 200)  # magenta: particles split off an overlap
 EXCLUDED_RGB = (255, 150, 0)  # orange: segmented but not measured (reason written beside it)
 NICE_LENGTHS = (1, 2, 5)
-
-
-def write_labels_tiff(labels: np.ndarray, target: str | Path, pixel_size_nm: float) -> None:
-    """Instance labels as an ImageJ-calibrated TIFF (nm), so ImageJ and nanosizer read the scale."""
-    import tifffile
-
-    with atomic_path(target) as tmp:
-        tifffile.imwrite(
-            tmp,
-            labels,
-            imagej=True,
-            resolution=(1 / pixel_size_nm, 1 / pixel_size_nm),
-            metadata={"unit": "nm"},
-            compression="zlib",
-        )
-
-
-def write_png(image: np.ndarray, target: str | Path) -> None:
-    """An 8-bit grey or RGB PNG (an RGB of greys and a few colours, as overlays are, is
-    written with a palette: a third of the bytes to compress, the same picture)."""
-    from PIL import Image
-
-    picture = _palette_image(image) if image.ndim == 3 else None
-    if picture is None:
-        picture = Image.fromarray(np.ascontiguousarray(image))
-    with atomic_path(target) as tmp:
-        # Fast zlib level: level 6 costs ~0.7 s on a 2048² overlay for a few % smaller files.
-        picture.save(tmp, format="PNG", compress_level=1)
-
-
-def _palette_image(rgb: np.ndarray, max_colours: int = 8):
-    """A palette ('P') image of an RGB array of greys plus at most ``max_colours`` colours
-    (greys kept to 248 levels or more), or None when it has more colours."""
-    from PIL import Image
-
-    grey = (rgb[..., 0] == rgb[..., 1]) & (rgb[..., 1] == rgb[..., 2])
-    colours, inverse = np.unique(rgb[~grey], axis=0, return_inverse=True)
-    if len(colours) > max_colours:
-        return None
-    levels = 256 - len(colours)
-    index = ((rgb[..., 0].astype(np.uint32) * (levels - 1) + 127) // 255).astype(np.uint8)
-    index[~grey] = levels + inverse.ravel()
-    greys = np.round(np.arange(levels) * 255 / (levels - 1)).astype(np.uint8)
-    palette = np.concatenate([np.repeat(greys[:, None], 3, axis=1), colours.astype(np.uint8)])
-    picture = Image.fromarray(index, mode="P")
-    picture.putpalette(palette.ravel().tolist())
-    return picture
 
 
 def overlay_image(
@@ -154,29 +104,3 @@ def _format_length(nm: float) -> str:
     if nm >= 1000:
         return f"{nm / 1000:g} µm"
     return f"{nm:g} nm"
-
-
-@functools.lru_cache(maxsize=256)
-def _text_mask_cached(text: str, height_px: int) -> np.ndarray:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    dpi = 100
-    fig = Figure(figsize=(height_px * len(text) * 0.8 / dpi, height_px * 1.4 / dpi), dpi=dpi)
-    canvas = FigureCanvasAgg(fig)
-    fig.text(0.5, 0.5, text, ha="center", va="center", fontsize=height_px * 72 / dpi, color="black")
-    canvas.draw()
-    alpha = np.asarray(canvas.buffer_rgba())[..., 0] < 128
-    rows = np.flatnonzero(alpha.any(axis=1))
-    cols = np.flatnonzero(alpha.any(axis=0))
-    if rows.size == 0:
-        return np.zeros((1, 1), bool)
-    return alpha[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
-
-
-def text_mask(text: str, height_px: int) -> np.ndarray:
-    """Render text to a boolean mask with matplotlib's Agg backend (no display needed).
-
-    Renderings are cached (labels repeat across images); each call returns a fresh copy.
-    """
-    return _text_mask_cached(text, int(height_px)).copy()

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .atomic import atomic_path
+from ..files import atomic_path
 
 LABELS = {
     "equivalent_diameter_nm": "equivalent circular diameter (nm)",

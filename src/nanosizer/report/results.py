@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..files import write_csv, write_json, write_labels_tiff, write_png, write_xlsx
 from ..measure import SUMMARY_MEASURES
-from .images import overlay_image, write_labels_tiff, write_png
-from .tables import write_csv, write_json, write_xlsx
+from .images import overlay_image
 
 COMBINED = "ALL (combined)"
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..files import write_csv, write_json, write_xlsx
 from .results import COMBINED, _empty, summary_row
-from .tables import write_csv, write_json, write_xlsx
 
 
 def write_run_outputs(

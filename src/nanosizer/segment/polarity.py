@@ -10,17 +10,13 @@ Such images get bright-field with a hint instead.
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 
-_DARK_FIELD = re.compile(r"(?i)(?<![a-z])(ha-?adf|adf|df|annular|dark[- ]?field)(?![a-z])")
-_BRIGHT_FIELD = re.compile(r"(?i)(?<![a-z])(bf|abf|bright[- ]?field)(?![a-z])")
+from ..io.detector import BRIGHT_FIELD as _BRIGHT_FIELD
+from ..io.detector import DARK_FIELD as _DARK_FIELD
+from ..io.detector import names_detector
 
-
-def names_detector(text: str) -> bool:
-    """Whether ``text`` names a bright- or dark-field detector."""
-    return bool(_DARK_FIELD.search(text) or _BRIGHT_FIELD.search(text))
+__all__ = ["choose_polarity", "looks_dark_field", "names_detector"]
 
 
 def choose_polarity(metadata: dict, data: np.ndarray) -> tuple[str, str]:
@@ -44,7 +40,7 @@ def looks_dark_field(data: np.ndarray) -> bool:
     from scipy import ndimage as ndi
     from skimage.filters import threshold_otsu
 
-    from .preprocess import normalise
+    from ..intensity import normalise
 
     step = max(1, min(data.shape) // 256)
     small = ndi.gaussian_filter(normalise(data)[::step, ::step].astype(np.float32), 1.0)

@@ -70,7 +70,7 @@ def draw_distractors(image: np.ndarray, params: SceneParams, rng: np.random.Gene
 
     Returns the new image and the mask of pixels painted over (no particle is visible there).
     """
-    from ..report.images import text_mask
+    from ..text import text_mask
 
     h, w = image.shape
     covered = np.zeros((h, w), bool)

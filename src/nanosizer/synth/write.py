@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..report import atomic_path, write_csv, write_labels_tiff
+from ..files import atomic_path, write_csv, write_labels_tiff
 from .generate import SynthImage
 
 

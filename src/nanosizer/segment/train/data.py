@@ -128,9 +128,8 @@ def folder_pool(folder: Path, size: int = 512) -> Pool:
 
     Each pair is cut into ``size`` squares (reflect-padded), so any image size can join.
     """
-    from ...batch import read_mask
-    from ...evaluation import match_masks
     from ...io import read_micrographs
+    from ...io.masks import match_masks, read_mask
 
     folder = Path(folder)
     images, masks = [], []
