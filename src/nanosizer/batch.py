@@ -10,6 +10,7 @@ settings and model.
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import hashlib
 import json
@@ -156,26 +157,67 @@ def _outcomes(
             yield analyze_file(job)
 
 
+@dataclass(frozen=True)
+class BatchOptions:
+    """How a batch runs, apart from the analysis settings (:class:`~nanosizer.settings.Settings`).
+
+    Attributes
+    ----------
+    pixel_size_nm : float, optional
+        Pixel size for all inputs (wins over file calibration).
+    mask : path, optional
+        Binary mask to measure instead of segmenting (only with a single input image).
+    tables : tuple of {'csv', 'xlsx'}
+        Table formats to write.
+    overwrite : bool
+        Allow writing into a non-empty output folder.
+    workers : int
+        Processes on this machine (1: in this process).
+    scheduler : str, optional
+        ``'local'`` for a Dask cluster started here, or the address of a running scheduler.
+    scheduler_timeout_s : float
+        How long to wait for a running scheduler to answer before giving up with the reason.
+    resume : bool
+        Reuse the outputs of files already finished with the same settings and model.
+    sample : str, optional
+        Sample name of every image (default: the output folder's name).
+    sample_by_folder : bool
+        Each file's folder name is its sample.
+    report : bool
+        Write statistics, plots and ``report.html`` for the run.
+    command : str, optional
+        The command line that started the run, for the report (default: the Python API).
+    max_memory_mb : float, optional
+        Memory the run may use (default: what the system has available at the start). Fewer
+        workers run when the largest image would not fit each one; an image that does not
+        fit one worker is refused with the estimate (see :mod:`nanosizer.memory`).
+    """
+
+    pixel_size_nm: float | None = None
+    mask: str | Path | None = None
+    tables: tuple[str, ...] = ("csv", "xlsx")
+    overwrite: bool = False
+    workers: int = 1
+    scheduler: str | None = None
+    scheduler_timeout_s: float = 10.0
+    resume: bool = False
+    sample: str | None = None
+    sample_by_folder: bool = False
+    report: bool = True
+    command: str | None = None
+    max_memory_mb: float | None = None
+
+
 def run_batch(
     inputs: Iterable[str | Path],
     out_dir: str | Path,
     settings: Settings | None = None,
-    pixel_size_nm: float | None = None,
-    mask: str | Path | None = None,
-    tables: tuple[str, ...] = ("csv", "xlsx"),
-    overwrite: bool = False,
+    options: BatchOptions | None = None,
+    *,
     progress: Callable | None = None,
     on_failure: Callable[[str, str], None] | None = None,
     on_message: Callable[[str, bool], None] | None = None,
-    workers: int = 1,
-    scheduler: str | None = None,
-    scheduler_timeout_s: float = 10.0,
-    resume: bool = False,
-    sample: str | None = None,
-    sample_by_folder: bool = False,
-    report: bool = True,
-    command: str | None = None,
-    max_memory_mb: float | None = None,
+    **option_values,
 ) -> BatchReport:
     """Analyse every image of ``inputs`` into ``out_dir``; bad files are listed, not fatal.
 
@@ -187,14 +229,9 @@ def run_batch(
         Output folder (must be empty or absent unless ``overwrite`` or ``resume``).
     settings : Settings
         Analysis settings.
-    pixel_size_nm : float, optional
-        Pixel size for all inputs (wins over file calibration).
-    mask : path, optional
-        Binary mask to measure instead of segmenting (only with a single input image).
-    tables : tuple of {'csv', 'xlsx'}
-        Table formats to write.
-    overwrite : bool
-        Allow writing into a non-empty output folder.
+    options : BatchOptions, optional
+        How the batch runs; any of its fields may also be given as a keyword
+        (``run_batch(..., workers=2, report=False)``).
     progress : callable, optional
         ``progress(total)`` returns a bar with ``update(n)`` and ``set_postfix(**kw)`` (tqdm).
     on_failure : callable, optional
@@ -202,41 +239,24 @@ def run_batch(
     on_message : callable, optional
         Called with (text, is_warning) for each finished image ("N particles, M regions
         excluded ...") and for the run's last stage (tables, plots, report).
-    workers : int
-        Processes on this machine (1: in this process).
-    scheduler : str, optional
-        ``'local'`` for a Dask cluster started here, or the address of a running scheduler.
-    scheduler_timeout_s : float
-        How long to wait for a running scheduler to answer before giving up with the reason.
-    resume : bool
-        Reuse the outputs of files already finished with the same settings and model.
-    sample, sample_by_folder : str, bool
-        Sample name of every image (default: the output folder's name), or each file's folder name.
-    report : bool
-        Write statistics, plots and ``report.html`` for the run.
-    command : str, optional
-        The command line that started the run, for the report (default: the Python API).
-    max_memory_mb : float, optional
-        Memory the run may use (default: what the system has available at the start). Fewer
-        workers run when the largest image would not fit each one; an image that does not
-        fit one worker is refused with the estimate (see :mod:`nanosizer.memory`).
     """
     settings = settings or Settings()
+    opts = dataclasses.replace(options or BatchOptions(), **option_values)
     out_dir = Path(out_dir)
-    prepare_output(out_dir, overwrite or resume)
+    prepare_output(out_dir, opts.overwrite or opts.resume)
     files, failures = expand_inputs(inputs)
     for item in failures:
         if on_failure:
             on_failure(*item)
     batch = BatchReport(out_dir, failures=list(failures))
     mask_array = None
-    if mask is not None:
+    if opts.mask is not None:
         if len(files) != 1:
-            raise ValueError("--mask needs exactly one input image")
-        mask_array = read_mask(mask)
+            raise ValueError("a mask needs exactly one input image")
+        mask_array = read_mask(opts.mask)
     fingerprint = run_hash(settings)
-    budget = max_memory_mb or available_mb()
-    if scheduler is None:  # a Dask cluster's workers have their own memory
+    budget, workers = opts.max_memory_mb or available_mb(), opts.workers
+    if opts.scheduler is None:  # a Dask cluster's workers have their own memory
         workers, fewer = plan_workers(files, workers, budget)
         if fewer and on_message:
             on_message(fewer, True)
@@ -244,16 +264,16 @@ def run_batch(
         budget = None
     jobs = [
         FileJob(
-            path,
-            out_dir,
-            stem,
-            path.parent.name if sample_by_folder else (sample or out_dir.name),
-            settings,
-            pixel_size_nm,
-            mask_array,
-            tables,
-            resume,
-            fingerprint,
+            path=path,
+            out_dir=out_dir,
+            stem=stem,
+            sample=path.parent.name if opts.sample_by_folder else (opts.sample or out_dir.name),
+            settings=settings,
+            pixel_size_nm=opts.pixel_size_nm,
+            mask=mask_array,
+            tables=opts.tables,
+            resume=opts.resume,
+            run_hash=fingerprint,
             memory_mb=None if budget is None else budget / max(1, workers),
         )
         for path, stem in zip(files, _unique_stems(files), strict=True)
@@ -265,7 +285,7 @@ def run_batch(
         if on_message:
             on_message(f"{job.path}: in flight when its pool broke ({why}); retrying it alone", True)
 
-    outcomes = _outcomes(jobs, workers, scheduler, scheduler_timeout_s, on_retry)
+    outcomes = _outcomes(jobs, workers, opts.scheduler, opts.scheduler_timeout_s, on_retry)
     done = 0
     try:
         for outcome in outcomes:
@@ -283,7 +303,7 @@ def run_batch(
             bar.close()
     settings_record = settings.to_dict() | {"run_hash": fingerprint}
     if on_message:
-        what = "tables, plots and report.html" if report else "tables"
+        what = "tables, plots and report.html" if opts.report else "tables"
         on_message(f"writing the run's {what} to {out_dir} ...", False)
     write_run_outputs(
         out_dir,
@@ -291,9 +311,9 @@ def run_batch(
         rows,
         settings_record,
         batch.failures,
-        tables,
-        report,
-        run_provenance(settings, command),
+        opts.tables,
+        opts.report,
+        run_provenance(settings, opts.command),
     )
     return batch
 

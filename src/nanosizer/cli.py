@@ -110,7 +110,8 @@ def _tables(formats: str) -> tuple[str, ...]:
     return chosen
 
 
-def _run(inputs, output, settings, pixel_size, mask, tables, overwrite, **batch_options) -> int:
+def _run(inputs, output, settings, **batch_options) -> int:
+    """Run a batch with the console's progress bar and messages; the exit code."""
     from tqdm import tqdm
 
     from .batch import BatchInterrupted, run_batch
@@ -134,13 +135,9 @@ def _run(inputs, output, settings, pixel_size, mask, tables, overwrite, **batch_
             inputs,
             output,
             settings,
-            pixel_size,
-            mask,
-            tables,
-            overwrite,
-            progress,
-            on_failure,
-            on_message,
+            progress=progress,
+            on_failure=on_failure,
+            on_message=on_message,
             command=shlex.join(["nanosizer", *sys.argv[1:]]),
             **batch_options,
         )
@@ -229,10 +226,10 @@ def analyze(
             paths,
             output,
             settings,
-            pixel_size,
-            mask,
-            _tables(formats),
-            overwrite,
+            pixel_size_nm=pixel_size,
+            mask=mask,
+            tables=_tables(formats),
+            overwrite=overwrite,
             workers=workers or os.cpu_count() or 1,
             scheduler=scheduler or ("local" if dask else None),
             scheduler_timeout_s=scheduler_timeout,
@@ -332,11 +329,8 @@ def compare(
     ] = None,
 ) -> None:
     """Compare automated sizes with a manual list: means, difference CI, KS test, histogram."""
-    import pandas as pd
-
     from .errors import NanosizerError
-    from .files import atomic_path, write_csv
-    from .report.compare import compare_sizes, comparison_figure, read_automated_sizes, read_manual_sizes
+    from .report.compare import compare_sizes, read_automated_sizes, read_manual_sizes, write_comparison
 
     folder = _writable(output or (results if results.is_dir() else results.parent))
     try:
@@ -347,9 +341,7 @@ def compare(
         raise typer.Exit(2) from None
     typer.echo(f"manual sizes: {manual.name}, {used}")
     stats = compare_sizes(automated, manual_sizes)
-    write_csv(pd.DataFrame([stats]), folder / "comparison.csv")
-    with atomic_path(folder / "comparison.png") as tmp:
-        comparison_figure(automated, manual_sizes).savefig(tmp, format="png")
+    write_comparison(folder, automated, manual_sizes, stats)
     typer.echo(
         f"nanosizer {stats['automated_mean_nm']:.3g} ± {stats['automated_std_nm']:.2g} nm "
         f"(n={stats['automated_count']}); "
@@ -373,7 +365,7 @@ def demo(
         typer.echo(f"error: {output}: output folder is not empty; use --overwrite to replace it", err=True)
         raise typer.Exit(2)
     raise typer.Exit(
-        _run([str(p) for p in example_images()], output, settings, None, None, ("csv", "xlsx"), overwrite)
+        _run([str(p) for p in example_images()], output, settings, overwrite=overwrite)
     )
 
 

@@ -54,16 +54,14 @@ def evaluate_pairs(pairs, settings, pixel_size_nm=None, progress=None):
         try:
             truth = read_mask(mask_path)
             for micrograph in iter_micrographs(image, pixel_size_nm):
-                reference = truth
-                if settings.roi is not None:
-                    micrograph, reference = crop_to_roi(micrograph, settings.roi, truth)
-                if reference.shape != micrograph.data.shape:
-                    mh, mw = reference.shape
+                if truth.shape != micrograph.data.shape:
+                    mh, mw = truth.shape
                     ih, iw = micrograph.data.shape
                     raise ValueError(
                         f"mask {mask_path.name} is {mh}x{mw} px but the image is {ih}x{iw} px: they "
                         "must match (masks drawn on these images, or both cut alike with --roi)"
                     )
+                reference = truth if settings.roi is None else crop_to_roi(micrograph, settings.roi, truth)[1]
                 confusion = Confusion.of(segment_micrograph(micrograph, settings), reference)
                 total = total + confusion
                 rows.append({"image": micrograph.name, "mask": mask_path.name, **confusion.metrics()})

@@ -15,7 +15,7 @@ import pandas as pd
 from . import __version__
 from .errors import CalibrationError
 from .io import Micrograph
-from .measure import SUMMARY_MEASURES, measure_regions
+from .measure import describe_measures, measure_regions
 from .regions import paint_labels
 from .segment import clean_mask, segment
 from .separate import Separation, separate_particles
@@ -52,29 +52,16 @@ class AnalysisResult:
 
     @property
     def summary(self) -> dict:
-        return summarise(self)
+        return summarize(self)
 
 
 def analyze_micrograph(
     micrograph: Micrograph, settings: Settings | None = None, mask: np.ndarray | None = None
 ) -> AnalysisResult:
     """Analyse one micrograph; with ``mask`` the given binary map replaces segmentation."""
-    settings = settings or Settings()
-    if settings.roi is not None:
-        micrograph, mask = crop_to_roi(micrograph, settings.roi, mask)
-    micrograph = dataclasses.replace(micrograph, notes=list(micrograph.notes))  # never alter the input
-    settings = resolve_particles(micrograph, settings, micrograph.notes)
+    timings: dict[str, float] = {}
+    micrograph, settings, binary = prepared_map(micrograph, settings or Settings(), mask, timings)
     px = micrograph.pixel_size_nm
-    problem = settings.check_pixel_size(px)
-    if problem:
-        raise CalibrationError(f"{problem} (from {micrograph.pixel_size_source})", micrograph.path)
-    timings = {}
-    tic = time.perf_counter()
-    binary = binary_map(micrograph, settings, mask, micrograph.notes)
-    timings["segment_s"] = time.perf_counter() - tic
-    tic = time.perf_counter()
-    binary = clean_mask(binary, px, settings.min_particle_ecd_nm, settings.max_hole_ecd_nm)
-    timings["clean_s"] = time.perf_counter() - tic
     tic = time.perf_counter()
     separation = separate_particles(binary, px, settings)
     timings["separate_s"] = time.perf_counter() - tic
@@ -94,16 +81,43 @@ def analyze_micrograph(
 def segment_micrograph(
     micrograph: Micrograph, settings: Settings, mask: np.ndarray | None = None, notes: list | None = None
 ) -> np.ndarray:
-    """Cleaned binary particle map (specks removed, small holes filled) of a micrograph.
+    """Cleaned binary particle map (specks removed, small holes filled) of a micrograph, or of
+    its region of interest when the settings name one.
 
     With ``mask`` the given map replaces the segmenter; it is cleaned the same way. Notes on
-    how the map was made are appended to ``notes``. (:func:`analyze_micrograph` runs the same
-    two steps, timing each.)
+    how the map was made are appended to ``notes``.
     """
-    settings = resolve_particles(micrograph, settings, notes)
-    binary = binary_map(micrograph, settings, mask, notes)
+    prepared, _, binary = prepared_map(micrograph, settings, mask)
+    if notes is not None:
+        notes.extend(prepared.notes[len(micrograph.notes) :])
+    return binary
+
+
+def prepared_map(
+    micrograph: Micrograph, settings: Settings, mask: np.ndarray | None = None, timings: dict | None = None
+) -> tuple[Micrograph, Settings, np.ndarray]:
+    """What every analysis starts with: the region of interest cut out, ``particles='auto'``
+    decided, the pixel size checked, then the segmenter's map (or ``mask``) cleaned.
+
+    Returns the micrograph as analysed (its own copy of the notes), the settings as decided
+    and the cleaned binary map; ``segment_s`` and ``clean_s`` go into ``timings``.
+    """
+    if settings.roi is not None:
+        micrograph, mask = crop_to_roi(micrograph, settings.roi, mask)
+    micrograph = dataclasses.replace(micrograph, notes=list(micrograph.notes))  # never alter the input
+    settings = resolve_particles(micrograph, settings, micrograph.notes)
     px = micrograph.pixel_size_nm
-    return clean_mask(binary, px, settings.min_particle_ecd_nm, settings.max_hole_ecd_nm)
+    problem = settings.check_pixel_size(px)
+    if problem:
+        raise CalibrationError(f"{problem} (from {micrograph.pixel_size_source})", micrograph.path)
+    timings = {} if timings is None else timings
+    tic = time.perf_counter()
+    binary = binary_map(micrograph, settings, mask, micrograph.notes)
+    timings["segment_s"] = time.perf_counter() - tic
+    tic = time.perf_counter()
+    binary = clean_mask(binary, px, settings.min_particle_ecd_nm, settings.max_hole_ecd_nm)
+    timings["clean_s"] = time.perf_counter() - tic
+    return micrograph, settings, binary
 
 
 def resolve_particles(micrograph: Micrograph, settings: Settings, notes: list | None = None) -> Settings:
@@ -167,18 +181,14 @@ def model_provenance(settings: Settings, session_threads: bool = False) -> dict 
     return out
 
 
-def summarise(result: AnalysisResult) -> dict:
+def summarize(result: AnalysisResult) -> dict:
     """JSON-ready summary: count, mean and std of every measure, provenance and settings."""
     table = result.particles
     mg = result.micrograph
-    stats = {}
-    for name in SUMMARY_MEASURES:
-        values = table[name].to_numpy(dtype=float)
-        stats[name] = {
-            "mean": _num(values.mean()) if values.size else None,
-            "std": _num(values.std(ddof=1)) if values.size > 1 else None,
-            "median": _num(np.median(values)) if values.size else None,
-        }
+    stats = {
+        name: {stat: _num(value) for stat, value in values.items()}
+        for name, values in describe_measures(table).items()
+    }
     sep = result.separation
     return {
         "image": mg.name,
@@ -205,6 +215,9 @@ def summarise(result: AnalysisResult) -> dict:
         "nanosizer_version": __version__,
         "timings_s": {k: round(v, 4) for k, v in result.timings.items()},
     }
+
+
+summarise = summarize  # the earlier spelling, kept for a release
 
 
 def unmeasured_fraction(result: AnalysisResult) -> float:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import textwrap
 from dataclasses import dataclass
 
 SEPARATIONS = ("uecs", "watershed", "none")
@@ -16,126 +17,216 @@ SEGMENTERS = ("network", "threshold")
 POLARITIES = ("auto", "dark", "bright")
 
 
+def setting(
+    default,
+    kind: str,
+    help: str,
+    *,
+    choices: tuple[str, ...] | None = None,
+    low: float | None = None,
+    high: float | None = None,
+    above: float | None = None,
+):
+    """A :class:`Settings` field that describes itself: its type in words, its meaning and its
+    allowed values (checked on construction, listed by ``nanosizer settings``)."""
+    meta = {"kind": kind, "help": help, "choices": choices, "low": low, "high": high, "above": above}
+    return dataclasses.field(default=default, metadata=meta)
+
+
 @dataclass(frozen=True)
 class Settings:
-    """Analysis parameters (lengths in nm, pixel counts in px).
-
-    Attributes
-    ----------
-    segmenter : {'network', 'threshold'}
-        How particles are told from background: the trained DeepLabv3+ network (default) or
-        the classical blur + Otsu baseline.
-    model : str or None
-        Path of an ONNX model to use instead of the shipped one (network segmenter).
-    network_zoom : float or 'auto'
-        Resampling factor applied before the network (1: native pixels); the probability
-        map is resampled back, so measurements stay at the image's own pixel size. 'auto'
-        brings the typical particle to the size the network works best at (see
-        :func:`nanosizer.segment.network.auto_zoom`).
-    particles : {'auto', 'dark', 'bright'}
-        Particle contrast: dark on bright (bright-field TEM) or bright on dark (HAADF-STEM).
-        'auto': bright when the file's metadata names a dark-field detector (HAADF, ADF, DF,
-        annular), else dark (see :mod:`nanosizer.segment.polarity`); the choice and its reason
-        go into the summary.
-    blur_sigma_px : float
-        Gaussian pre-filter sigma in pixels (paper: 2).
-    min_particle_ecd_nm : float
-        Regions with a smaller equivalent circular diameter are specks and removed (paper: 0.5).
-    max_hole_ecd_nm : float
-        Holes with a smaller equivalent circular diameter are filled (paper: 0.5).
-    convexity_threshold : float
-        Regions with convexity (hull perimeter / perimeter) below this are overlaps (paper: 0.95).
-    solidity_threshold : float
-        A region must also have area / convex area at least this to count as convex.
-    min_convexity : float
-        Regions below this convexity are excluded as unseparable (paper: 0.5).
-    max_holes : int
-        Regions with more holes are excluded as unseparable (paper: 10).
-    separation : {'uecs', 'watershed', 'none'}
-        How non-convex regions are split.
-    min_shape_px : int
-        Particles with fewer pixels are flagged ``small_for_shape`` in the table: digitised discs
-        below ~25 px (ECD 5.6 px) give aspect ratios up to 1.5 and more from pixelation alone,
-        so their shape measures mean little (their sizes are kept).
-    min_marker_px : int
-        UECS markers smaller than max(this, area of a ``min_particle_ecd_nm`` circle) are dropped.
-    min_marker_fraction : float
-        The UECS marker limit drops to this fraction of the median area of the image's single
-        (convex) particles when that is smaller, never below 6 px: clusters of small particles
-        are kept (0: the paper's fixed ``min_marker_px`` only; 0.01 leaves it at 30 px for
-        particles from ~60 px across).
-    uecs_rounds : int
-        UECS rounds after the paper's one, on what the regrown particles left unclaimed: they
-        find the particles around a cluster's core (0: the paper's single round).
-    watershed_h_px : float
-        Depth of the h-maxima of the distance transform used as watershed markers.
-    remove_border : bool
-        Drop particles cut by the image border (after separation).
-    min_confidence : float
-        Network regions whose highest particle probability stays below this are dropped as
-        uncertain: grain of noisy carbon, not particles (0.5 or less keeps every region).
-    edge_refinement : bool
-        On high-contrast images, take particle edges from the threshold for the particles the
-        network confirms (see :func:`nanosizer.segment.refine_edges`). Off by default: with
-        the shipped model it costs 0.034 IoU on the EMPS crops and 0.005 on the BAM fields.
-    refine_min_separability : float
-        Otsu separability (0–1) from which an image counts as high-contrast.
-    min_pixel_size_nm : float
-        Smallest plausible pixel size of an electron micrograph; an image calibrated below it
-        is refused with the reason (a unit mix-up, a missing unit), not measured in silence.
-    max_pixel_size_nm : float
-        Largest plausible pixel size; an image calibrated above it is refused the same way.
-    roi : (top, left, bottom, right) or None
-        Analyse only this pixel rectangle (e.g. to leave out an info bar); its edges count as
-        the image border.
+    """Analysis parameters (lengths in nm, pixel counts in px); every field carries its meaning
+    and allowed values (see the Attributes, generated from the fields, and ``nanosizer settings``).
     """
 
-    segmenter: str = "network"
-    model: str | None = None
-    network_zoom: float | str = 1.0
-    particles: str = "auto"
-    blur_sigma_px: float = 2.0
-    min_particle_ecd_nm: float = 0.5
-    max_hole_ecd_nm: float = 0.5
-    convexity_threshold: float = 0.95
-    solidity_threshold: float = 0.95
-    min_convexity: float = 0.5
-    max_holes: int = 10
-    separation: str = "uecs"
-    min_shape_px: int = 25
-    min_marker_px: int = 30
-    min_marker_fraction: float = 0.01
-    uecs_rounds: int = 2
-    watershed_h_px: float = 2.0
-    remove_border: bool = True
-    min_confidence: float = 0.9
-    edge_refinement: bool = False
-    refine_min_separability: float = 0.9
-    min_pixel_size_nm: float = 0.001
-    max_pixel_size_nm: float = 10000.0
-    roi: tuple[int, int, int, int] | None = None
+    segmenter: str = setting(
+        "network",
+        "{'network', 'threshold'}",
+        (
+            "How particles are told from background: the trained DeepLabv3+ network (default) or the "
+            "classical blur + Otsu baseline."
+        ),
+        choices=SEGMENTERS,
+    )
+    model: str | None = setting(
+        None,
+        "str or None",
+        ("Path of an ONNX model to use instead of the shipped one (network segmenter)."),
+    )
+    network_zoom: float | str = setting(
+        1.0,
+        "float or 'auto'",
+        (
+            "Resampling factor applied before the network (1: native pixels); the probability map is "
+            "resampled back, so measurements stay at the image's own pixel size. 'auto' brings the typical "
+            "particle to the size the network works best at (see "
+            ":func:`nanosizer.segment.network.auto_zoom`)."
+        ),
+    )
+    particles: str = setting(
+        "auto",
+        "{'auto', 'dark', 'bright'}",
+        (
+            "Particle contrast: dark on bright (bright-field TEM) or bright on dark (HAADF-STEM). "
+            "'auto': bright when the file's metadata names a dark-field detector (HAADF, ADF, DF, "
+            "annular), else dark (see :mod:`nanosizer.segment.polarity`); the choice and its reason "
+            "go into the summary."
+        ),
+        choices=POLARITIES,
+    )
+    blur_sigma_px: float = setting(
+        2.0,
+        "float",
+        ("Gaussian pre-filter sigma in pixels (paper: 2)."),
+        low=0,
+    )
+    min_particle_ecd_nm: float = setting(
+        0.5,
+        "float",
+        ("Regions with a smaller equivalent circular diameter are specks and removed (paper: 0.5)."),
+        low=0,
+    )
+    max_hole_ecd_nm: float = setting(
+        0.5,
+        "float",
+        ("Holes with a smaller equivalent circular diameter are filled (paper: 0.5)."),
+        low=0,
+    )
+    convexity_threshold: float = setting(
+        0.95,
+        "float",
+        ("Regions with convexity (hull perimeter / perimeter) below this are overlaps (paper: 0.95)."),
+        low=0,
+        high=1,
+    )
+    solidity_threshold: float = setting(
+        0.95,
+        "float",
+        ("A region must also have area / convex area at least this to count as convex."),
+        low=0,
+        high=1,
+    )
+    min_convexity: float = setting(
+        0.5,
+        "float",
+        ("Regions below this convexity are excluded as unseparable (paper: 0.5)."),
+        low=0,
+        high=1,
+    )
+    max_holes: int = setting(
+        10,
+        "int",
+        ("Regions with more holes are excluded as unseparable (paper: 10)."),
+        low=0,
+    )
+    separation: str = setting(
+        "uecs",
+        "{'uecs', 'watershed', 'none'}",
+        ("How non-convex regions are split."),
+        choices=SEPARATIONS,
+    )
+    min_shape_px: int = setting(
+        25,
+        "int",
+        (
+            "Particles with fewer pixels are flagged ``small_for_shape`` in the table: digitised discs below "
+            "~25 px (ECD 5.6 px) give aspect ratios up to 1.5 and more from pixelation alone, so their shape "
+            "measures mean little (their sizes are kept)."
+        ),
+        low=0,
+    )
+    min_marker_px: int = setting(
+        30,
+        "int",
+        ("UECS markers smaller than max(this, area of a ``min_particle_ecd_nm`` circle) are dropped."),
+        low=1,
+    )
+    min_marker_fraction: float = setting(
+        0.01,
+        "float",
+        (
+            "The UECS marker limit drops to this fraction of the median area of the image's single (convex) "
+            "particles when that is smaller, never below 6 px: clusters of small particles are kept (0: the "
+            "paper's fixed ``min_marker_px`` only; 0.01 leaves it at 30 px for particles from ~60 px across)."
+        ),
+        low=0,
+        high=1,
+    )
+    uecs_rounds: int = setting(
+        2,
+        "int",
+        (
+            "UECS rounds after the paper's one, on what the regrown particles left unclaimed: they find the "
+            "particles around a cluster's core (0: the paper's single round)."
+        ),
+        low=0,
+    )
+    watershed_h_px: float = setting(
+        2.0,
+        "float",
+        ("Depth of the h-maxima of the distance transform used as watershed markers."),
+        low=0,
+    )
+    remove_border: bool = setting(
+        True,
+        "bool",
+        ("Drop particles cut by the image border (after separation)."),
+    )
+    min_confidence: float = setting(
+        0.9,
+        "float",
+        (
+            "Network regions whose highest particle probability stays below this are dropped as uncertain: "
+            "grain of noisy carbon, not particles (0.5 or less keeps every region)."
+        ),
+        low=0,
+        high=1,
+    )
+    edge_refinement: bool = setting(
+        False,
+        "bool",
+        (
+            "On high-contrast images, take particle edges from the threshold for the particles the "
+            "network confirms (see :func:`nanosizer.segment.refine_edges`). Off by default: with the "
+            "shipped model it costs 0.034 IoU on the EMPS crops and 0.005 on the BAM fields."
+        ),
+    )
+    refine_min_separability: float = setting(
+        0.9,
+        "float",
+        ("Otsu separability (0–1) from which an image counts as high-contrast."),
+        low=0,
+        high=1,
+    )
+    min_pixel_size_nm: float = setting(
+        0.001,
+        "float",
+        (
+            "Smallest plausible pixel size of an electron micrograph; an image calibrated below it is "
+            "refused with the reason (a unit mix-up, a missing unit), not measured in silence."
+        ),
+        above=0,
+    )
+    max_pixel_size_nm: float = setting(
+        10000.0,
+        "float",
+        ("Largest plausible pixel size; an image calibrated above it is refused the same way."),
+        above=0,
+    )
+    roi: tuple[int, int, int, int] | None = setting(
+        None,
+        "(top, left, bottom, right) or None",
+        (
+            "Analyse only this pixel rectangle (e.g. to leave out an info bar); its edges count as the image "
+            "border."
+        ),
+    )
 
     def __post_init__(self):
-        _choice("segmenter", self.segmenter, SEGMENTERS)
-        _choice("separation", self.separation, SEPARATIONS)
-        _choice("particles", self.particles, POLARITIES)
-        for name in ("blur_sigma_px", "min_particle_ecd_nm", "max_hole_ecd_nm", "watershed_h_px"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"setting {name} must be >= 0, got {getattr(self, name)}")
-        for name in (
-            "convexity_threshold",
-            "solidity_threshold",
-            "min_convexity",
-            "refine_min_separability",
-            "min_confidence",
-            "min_marker_fraction",
-        ):
-            if not 0 <= getattr(self, name) <= 1:
-                raise ValueError(f"setting {name} must lie in [0, 1], got {getattr(self, name)}")
-        if not 0 < self.min_pixel_size_nm < self.max_pixel_size_nm:
-            raise ValueError("settings min_pixel_size_nm and max_pixel_size_nm need 0 < min < max")
-        if self.min_marker_px < 1 or self.max_holes < 0 or self.uecs_rounds < 0 or self.min_shape_px < 0:
-            raise ValueError("min_marker_px must be >= 1, max_holes, uecs_rounds and min_shape_px >= 0")
+        for spec in dataclasses.fields(self):
+            _check(spec, getattr(self, spec.name))
+        if not self.min_pixel_size_nm < self.max_pixel_size_nm:
+            raise ValueError("settings min_pixel_size_nm and max_pixel_size_nm need min < max")
         if self.network_zoom != "auto":
             try:
                 zoom = float(self.network_zoom)
@@ -238,14 +329,32 @@ def _typed(name: str, value: str, default):
 
 
 def describe_settings() -> list[tuple[str, object, str]]:
-    """(name, default, description) of every setting, in record order, from this docstring."""
-    doc = Settings.__doc__.split("Attributes\n    ----------\n", 1)[1]
-    text: dict[str, list[str]] = {}
-    name = None
-    for line in doc.splitlines():
-        if line.startswith("    ") and not line.startswith("     ") and " : " in line:
-            name = line.split(" : ")[0].strip()
-            text[name] = []
-        elif name and line.strip():
-            text[name].append(line.strip())
-    return [(f.name, f.default, " ".join(text.get(f.name, []))) for f in dataclasses.fields(Settings)]
+    """(name, default, description) of every setting, in record order, from the fields."""
+    return [(f.name, f.default, f.metadata["help"]) for f in dataclasses.fields(Settings)]
+
+
+def _check(spec: dataclasses.Field, value) -> None:
+    """Refuse a value outside the field's choices or bounds, naming the setting."""
+    meta = spec.metadata
+    if meta.get("choices") is not None:
+        _choice(spec.name, value, meta["choices"])
+        return
+    low, high, above = meta.get("low"), meta.get("high"), meta.get("above")
+    if low is not None and high is not None and not low <= value <= high:
+        raise ValueError(f"setting {spec.name} must lie in [{low:g}, {high:g}], got {value}")
+    if low is not None and high is None and value < low:
+        raise ValueError(f"setting {spec.name} must be >= {low:g}, got {value}")
+    if above is not None and not value > above:
+        raise ValueError(f"setting {spec.name} must be > {above:g}, got {value}")
+
+
+def _document(cls) -> None:
+    """Write the class's numpydoc Attributes section from its fields (one source of truth)."""
+    lines = ["", "    Attributes", "    ----------"]
+    for spec in dataclasses.fields(cls):
+        lines.append(f"    {spec.name} : {spec.metadata['kind']}")
+        lines += textwrap.wrap(spec.metadata["help"], 92, initial_indent=" " * 8, subsequent_indent=" " * 8)
+    cls.__doc__ = cls.__doc__.rstrip() + "\n" + "\n".join(lines) + "\n"
+
+
+_document(Settings)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UnreadableImageError, UnsupportedDataError
-from .frames import Frame, unreadable_reason
+from .frames import GIVE_PIXEL_SIZE, Frame, unreadable_reason
 from .units import is_reciprocal, nm_per_unit
 
 _SPECTRAL_UNITS = {"ev", "kev", "mev"}
@@ -80,14 +80,14 @@ def _calibration(row_ax: dict, col_ax: dict):
                 None,
                 (
                     f"calibrated in {unit} (reciprocal space: a diffraction pattern?); particle "
-                    "analysis needs a real-space image. Give --pixel-size to analyse it anyway"
+                    f"analysis needs a real-space image. To analyse it anyway, {GIVE_PIXEL_SIZE}"
                 ),
                 "DM calibration",
             )
         factor = nm_per_unit(unit)
         if factor is None or scale <= 0:
             why = f"unit {unit!r}" if unit else "no length unit"
-            return None, f"has no spatial calibration ({why}); give --pixel-size", "DM calibration"
+            return None, f"has no spatial calibration ({why}); {GIVE_PIXEL_SIZE}", "DM calibration"
         scales.append((scale * factor, unit))
     units = "/".join(sorted({u for _, u in scales}))
     return (scales[0][0], scales[1][0]), None, f"DM calibration ({units})"

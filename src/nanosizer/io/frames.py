@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+# What to do about a missing or unusable calibration, for CLI and Python users alike.
+GIVE_PIXEL_SIZE = "give the pixel size (--pixel-size NM; pixel_size_nm= in Python)"
+
 
 @dataclass
 class Frame:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UnreadableImageError
-from .frames import Frame, unreadable_reason
+from .frames import GIVE_PIXEL_SIZE, Frame, unreadable_reason
 
 
 def read_plain(path: Path) -> Iterator[Frame]:
@@ -20,7 +20,7 @@ def read_plain(path: Path) -> Iterator[Frame]:
             frames = [_to_array(frame) for frame in ImageSequence.Iterator(im)]
     except Exception as exc:
         raise UnreadableImageError(unreadable_reason(exc, "image"), path) from exc
-    problem = f"{path.suffix.lower() or 'this'} files carry no pixel size; give --pixel-size NM"
+    problem = f"{path.suffix.lower() or 'this'} files carry no pixel size; {GIVE_PIXEL_SIZE}"
     for k, data in enumerate(frames):
         suffix = f"_f{k:04d}" if len(frames) > 1 else ""
         yield Frame(data, None, "none in file", suffix, problem)

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..errors import CalibrationError, InvalidImageError, UnreadableImageError
 from .dm import read_dm
-from .frames import Frame
+from .frames import GIVE_PIXEL_SIZE, Frame
 from .micrograph import Micrograph
 from .plain import read_plain
 from .tiff import read_tiff
@@ -63,7 +63,7 @@ def iter_micrographs(path: str | Path, pixel_size_nm: float | None = None) -> It
     """Like :func:`read_micrographs`, one frame at a time (keeps memory flat for stacks)."""
     path = Path(path)
     if pixel_size_nm is not None and not pixel_size_nm > 0:
-        raise CalibrationError(f"--pixel-size must be > 0 nm, got {pixel_size_nm}", path)
+        raise CalibrationError(f"the pixel size must be > 0 nm, got {pixel_size_nm}", path)
     if not path.is_file():
         raise UnreadableImageError("no such file", path)
     if path.stat().st_size == 0:
@@ -84,7 +84,7 @@ def micrograph_from_frame(frame: Frame, path: Path, pixel_size_nm: float | None)
     if pixel_size_nm is not None:
         pixel_nm, source = (float(pixel_size_nm),) * 2, "--pixel-size"
     elif frame.pixel_nm is None:
-        raise CalibrationError(frame.problem or "has no pixel size; give --pixel-size", path)
+        raise CalibrationError(frame.problem or f"has no pixel size; {GIVE_PIXEL_SIZE}", path)
     else:
         pixel_nm, source = frame.pixel_nm, frame.source
     try:
@@ -149,7 +149,7 @@ def square_pixels(
     if ratio > MAX_PIXEL_ANISOTROPY:
         raise CalibrationError(
             f"pixel sizes differ {ratio:.0f}-fold between rows ({row_nm:.4g} nm) and columns "
-            f"({col_nm:.4g} nm), not a micrograph calibration; give --pixel-size"
+            f"({col_nm:.4g} nm), not a micrograph calibration; {GIVE_PIXEL_SIZE}"
         )
     from skimage.transform import resize
 

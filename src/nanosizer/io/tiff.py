@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UnreadableImageError
-from .frames import Frame, unreadable_reason
+from .frames import GIVE_PIXEL_SIZE, Frame, unreadable_reason
 from .units import is_plausible_pixel_size, nm_per_unit
 
 
@@ -62,11 +62,11 @@ def _calibration(tif) -> tuple[tuple[float, float] | None, str, str | None]:
                     source,
                     (
                         f"{source} gives {pixel_nm[1]:.4g} nm/px, not a plausible micrograph "
-                        "calibration (a display resolution?); give --pixel-size"
+                        f"calibration (a display resolution?); {GIVE_PIXEL_SIZE}"
                     ),
                 )
             return pixel_nm, source, None
-    return None, "TIFF tags", "has no spatial calibration; give --pixel-size"
+    return None, "TIFF tags", f"has no spatial calibration; {GIVE_PIXEL_SIZE}"
 
 
 def _fei(tif):

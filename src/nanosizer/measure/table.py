@@ -114,10 +114,31 @@ def measure_regions(
                 area_px < min_shape_px,
             )
         )
-    table = pd.DataFrame.from_records(rows, columns=list(COLUMNS)) if rows else None
-    if table is None:
-        table = pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in COLUMNS.items()})
-    return table.astype(COLUMNS)
+    if not rows:
+        return empty_table()
+    return pd.DataFrame.from_records(rows, columns=list(COLUMNS)).astype(COLUMNS)
+
+
+def empty_table() -> pd.DataFrame:
+    """The particle table of an image without particles: every column, typed, no rows."""
+    return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in COLUMNS.items()})
+
+
+def describe_measures(table: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """Mean, standard deviation (n − 1) and median of every :data:`SUMMARY_MEASURES` column.
+
+    NaN where a statistic needs more particles than there are (no particle; one for the std).
+    Both ``summary.json`` and ``summary.csv`` are made from this.
+    """
+    out = {}
+    for name in SUMMARY_MEASURES:
+        values = table[name].to_numpy(dtype=float)
+        out[name] = {
+            "mean": values.mean() if values.size else np.nan,
+            "std": values.std(ddof=1) if values.size > 1 else np.nan,
+            "median": np.median(values) if values.size else np.nan,
+        }
+    return out
 
 
 def measure_labels(labels: np.ndarray, pixel_size_nm: float, **thresholds) -> pd.DataFrame:

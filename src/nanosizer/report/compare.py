@@ -135,3 +135,15 @@ def comparison_figure(automated, manual, measure_label: str = "equivalent circul
     ax.set_ylabel("probability density")
     ax.legend(fontsize=8)
     return fig
+
+
+def write_comparison(folder: str | Path, automated, manual, stats: dict) -> Path:
+    """``comparison.csv`` (the statistics of :func:`compare_sizes`) and ``comparison.png``
+    (:func:`comparison_figure`) in ``folder``; returns the CSV's path."""
+    from ..files import atomic_path, write_csv
+
+    folder = Path(folder)
+    write_csv(pd.DataFrame([stats]), folder / "comparison.csv")
+    with atomic_path(folder / "comparison.png") as tmp:
+        comparison_figure(automated, manual).savefig(tmp, format="png")
+    return folder / "comparison.csv"

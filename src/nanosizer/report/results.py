@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..files import write_csv, write_json, write_labels_tiff, write_png, write_xlsx
-from ..measure import SUMMARY_MEASURES
+from ..measure import describe_measures
 from .images import overlay_image
 
 COMBINED = "ALL (combined)"
@@ -38,15 +38,6 @@ def write_image_results(
 def summary_row(image: str, table: pd.DataFrame, pixel_size_nm: float | None) -> dict:
     """One row of ``summary.csv``: count and mean, std, median of every measure."""
     row = {"image": image, "count": int(len(table)), "pixel_size_nm": pixel_size_nm}
-    for name in SUMMARY_MEASURES:
-        values = table[name].to_numpy(dtype=float)
-        row[f"{name}_mean"] = values.mean() if values.size else np.nan
-        row[f"{name}_std"] = values.std(ddof=1) if values.size > 1 else np.nan
-        row[f"{name}_median"] = np.median(values) if values.size else np.nan
+    for name, stats in describe_measures(table).items():
+        row.update({f"{name}_{stat}": value for stat, value in stats.items()})
     return row
-
-
-def _empty() -> pd.DataFrame:
-    from ..measure import COLUMNS
-
-    return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in COLUMNS.items()})

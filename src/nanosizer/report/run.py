@@ -7,7 +7,8 @@ from pathlib import Path
 import pandas as pd
 
 from ..files import write_csv, write_json, write_xlsx
-from .results import COMBINED, _empty, summary_row
+from ..measure import empty_table
+from .results import COMBINED, summary_row
 
 
 def write_run_outputs(
@@ -32,7 +33,7 @@ def write_run_outputs(
     if particles:
         all_particles = pd.concat(particles, ignore_index=True)
     else:
-        all_particles = _empty()
+        all_particles = empty_table()
         all_particles.insert(0, "image", pd.Series(dtype=str))
         all_particles.insert(1, "sample", pd.Series(dtype=str))
     summary_rows = list(rows)

@@ -37,6 +37,8 @@ def set_inference_threads(threads: int | None) -> None:
 def inference_threads() -> int | None:
     """The thread count this process opens models with (None: onnxruntime's default)."""
     return _process_threads
+
+
 ALIGN = 16  # the network's output stride: input sides must be multiples of it
 TILE, OVERLAP = 1088, 64  # largest tile side and overlap, px: 2048² runs as 2×2 tiles, 4096² as 4×4
 TARGET_PARTICLE_PX = 40.0  # typical particle diameter the automatic zoom aims at
@@ -64,6 +66,16 @@ class NetworkModel:
     @property
     def input_name(self) -> str:
         return self.session.get_inputs()[0].name
+
+
+def model_file(path: str | Path | None = None) -> Path:
+    """The model file to open (``None``: the shipped one), or a clear error when it is missing."""
+    path = Path(path) if path is not None else default_model_path()
+    if not path.is_file():
+        raise NanosizerError(
+            "model file not found (give another one: --model / model=; or use the threshold segmenter)", path
+        )
+    return path
 
 
 def cpu_dependent_int8(info: dict) -> bool:
@@ -96,9 +108,7 @@ def load_model(
 def _open_model(path: str | None, reference: bool, threads: int | None) -> NetworkModel:
     import onnxruntime as ort
 
-    path = Path(path) if path is not None else default_model_path()
-    if not path.is_file():
-        raise NanosizerError("model file not found (pass --model PATH or use --segmenter threshold)", path)
+    path = model_file(path)
     data = path.read_bytes()
 
     def session(optimised: bool):
@@ -131,9 +141,7 @@ def model_identity(path: str | Path | None = None) -> tuple[Path, str, dict]:
     (a batch parent asks this before its workers start: no session is carried across a fork)."""
     import onnxruntime as ort
 
-    path = Path(path) if path is not None else default_model_path()
-    if not path.is_file():
-        raise NanosizerError("model file not found (pass --model PATH or use --segmenter threshold)", path)
+    path = model_file(path)
     data = path.read_bytes()
     options = ort.SessionOptions()
     options.log_severity_level = 3
