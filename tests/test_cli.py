@@ -269,11 +269,17 @@ def test_evaluate_names_mismatched_shapes_and_reports_no_nan(scene, tmp_path):
     assert "nan" not in result.output.lower() and "Warning" not in result.output
 
 
-@pytest.mark.parametrize("command", ["analyze", "evaluate", "compare", "demo", "synth", "train", "quantize"])
+@pytest.mark.parametrize(
+    "command", ["", "analyze", "evaluate", "compare", "demo", "synth", "train", "quantize", "settings"]
+)
 def test_help_fits_80_columns_without_cutting(command):
-    result = runner.invoke(app, [command, "--help"], terminal_width=80)
+    result = runner.invoke(app, [*([command] if command else []), "--help"], terminal_width=80)
     assert result.exit_code == 0
-    assert "…" not in result.output and max(len(line) for line in result.output.splitlines()) <= 80
+    assert "…" not in result.output
+    assert "..." not in result.output.partition("Commands:")[2]  # no command summary cut short
+    assert max(len(line) for line in result.output.splitlines()) <= 80
+    if not command:
+        return
     group = typer_command(command)
     for param in group.params:
         for name in getattr(param, "opts", []) + getattr(param, "secondary_opts", []):

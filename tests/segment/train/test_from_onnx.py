@@ -100,7 +100,8 @@ def test_a_stage_started_from_onnx_keeps_its_batch_norms_fixed(tmp_path):
 def test_train_names_a_bad_init_file_and_knows_the_shipped_model(tmp_path):
     from typer.testing import CliRunner
 
-    from nanosizer.cli import _initial_weights, app
+    from nanosizer.cli import app
+    from nanosizer.cli_train import _initial_weights
     from nanosizer.segment.network import default_model_path
 
     assert _initial_weights("shipped") == str(default_model_path())
