@@ -17,7 +17,8 @@ def dask_outcomes(jobs: list, scheduler: str, workers: int, timeout_s: float = 1
         raise RuntimeError("Dask is not installed: pip install 'nanosizer[cluster]'") from None
     import dask
 
-    from .jobs import FileOutcome, analyze_file, init_worker
+    from .io.frames import short_reason
+    from .jobs import analyze_file, crashed, init_worker
 
     cluster = None
     if scheduler == "local":
@@ -32,9 +33,9 @@ def dask_outcomes(jobs: list, scheduler: str, workers: int, timeout_s: float = 1
         try:
             client = Client(scheduler, timeout=timeout_s)
         except (OSError, TimeoutError, ValueError) as exc:
-            why = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
             raise RuntimeError(
-                f"cannot reach the Dask scheduler at {scheduler} within {timeout_s:g} s ({why}); "
+                f"cannot reach the Dask scheduler at {scheduler} within {timeout_s:g} s "
+                f"({short_reason(exc)}); "
                 "is it running? (--scheduler-timeout to wait longer)"
             ) from None
     from distributed import KilledWorker
@@ -44,11 +45,10 @@ def dask_outcomes(jobs: list, scheduler: str, workers: int, timeout_s: float = 1
         for job, future in zip(jobs, futures, strict=True):
             try:
                 outcome = future.result()
-            except KilledWorker:
-                outcome = FileOutcome(str(job.path), failure="Dask worker died twice on it; out of memory?")
+            except KilledWorker:  # its worker died twice (allowed-failures 1)
+                outcome = crashed(job, "Dask worker died; out of memory?")
             except (OSError, TimeoutError) as exc:  # the scheduler went away
-                why = str(exc) or type(exc).__name__
-                raise RuntimeError(f"lost the Dask scheduler at {scheduler} ({why})") from None
+                raise RuntimeError(f"lost the Dask scheduler at {scheduler} ({short_reason(exc)})") from None
             yield outcome
             future.release()
     finally:

@@ -129,18 +129,25 @@ def write_png(image: np.ndarray, target: str | Path) -> None:
         picture.save(tmp, format="PNG", compress_level=1)
 
 
+def split_greys(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The grey pixels of an RGB image (mask), its other colours (k, 3) and, for each
+    non-grey pixel in row-major order, the index of its colour: how overlays are coded."""
+    grey = (rgb[..., 0] == rgb[..., 1]) & (rgb[..., 1] == rgb[..., 2])
+    colours, inverse = np.unique(rgb[~grey], axis=0, return_inverse=True)
+    return grey, colours, inverse.ravel()
+
+
 def _palette_image(rgb: np.ndarray, max_colours: int = 8):
     """A palette ('P') image of an RGB array of greys plus at most ``max_colours`` colours
     (greys kept to 248 levels or more), or None when it has more colours."""
     from PIL import Image
 
-    grey = (rgb[..., 0] == rgb[..., 1]) & (rgb[..., 1] == rgb[..., 2])
-    colours, inverse = np.unique(rgb[~grey], axis=0, return_inverse=True)
+    grey, colours, inverse = split_greys(rgb)
     if len(colours) > max_colours:
         return None
     levels = 256 - len(colours)
     index = ((rgb[..., 0].astype(np.uint32) * (levels - 1) + 127) // 255).astype(np.uint8)
-    index[~grey] = levels + inverse.ravel()
+    index[~grey] = levels + inverse
     greys = np.round(np.arange(levels) * 255 / (levels - 1)).astype(np.uint8)
     palette = np.concatenate([np.repeat(greys[:, None], 3, axis=1), colours.astype(np.uint8)])
     picture = Image.fromarray(index, mode="P")

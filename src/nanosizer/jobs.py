@@ -19,7 +19,7 @@ from .files import write_text
 from .io import iter_micrographs
 from .io.frames import short_reason
 from .memory import too_big_reason
-from .pipeline import analyze_micrograph, image_status
+from .pipeline import analyze_micrograph, image_status, roi_window
 from .report import write_image_results
 from .report.results import summary_row
 from .settings import Settings
@@ -124,11 +124,10 @@ def analyze_file(job: FileJob) -> FileOutcome:
 
 def _analysed_shape(micrograph, settings: Settings) -> tuple[int, int]:
     """Height and width of what will be analysed (the region of interest, when one is set)."""
-    h, w = micrograph.data.shape
     if settings.roi is None:
-        return h, w
-    top, left, bottom, right = settings.roi
-    return max(0, min(bottom, h) - top), max(0, min(right, w) - left)
+        return micrograph.data.shape
+    rows, cols = roi_window(micrograph.data.shape, settings.roi)
+    return rows.stop - rows.start, cols.stop - cols.start
 
 
 def init_worker() -> None:

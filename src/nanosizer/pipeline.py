@@ -144,18 +144,26 @@ def binary_map(
     return binary
 
 
-def crop_to_roi(micrograph: Micrograph, roi, mask=None):
-    """The micrograph (and mask) cut to ``roi`` = (top, left, bottom, right) in pixels."""
+def roi_window(shape: tuple[int, int], roi) -> tuple[slice, slice]:
+    """Row and column slices of ``roi`` = (top, left, bottom, right) px, clipped to ``shape``."""
     top, left, bottom, right = roi
-    h, w = micrograph.data.shape
+    h, w = shape
     if top >= h or left >= w:
         raise ValueError(f"roi {tuple(roi)} lies outside the {h}x{w} image")
-    bottom, right = min(bottom, h), min(right, w)
-    window = (slice(top, bottom), slice(left, right))
+    return slice(top, min(bottom, h)), slice(left, min(right, w))
+
+
+def crop_to_roi(micrograph: Micrograph, roi, mask=None):
+    """The micrograph (and mask) cut to ``roi`` = (top, left, bottom, right) in pixels."""
+    window = roi_window(micrograph.data.shape, roi)
+    rows, cols = window
     cropped = dataclasses.replace(
         micrograph,
         data=micrograph.data[window],
-        notes=[*micrograph.notes, f"analysed region of interest rows {top}:{bottom}, columns {left}:{right}"],
+        notes=[
+            *micrograph.notes,
+            f"analysed region of interest rows {rows.start}:{rows.stop}, columns {cols.start}:{cols.stop}",
+        ],
     )
     return cropped, (None if mask is None else np.asarray(mask)[window])
 
@@ -171,14 +179,17 @@ def model_provenance(settings: Settings, session_threads: bool = False) -> dict 
         return None
     from .segment.network import load_model, model_identity
 
-    path, sha256, info = model_identity(settings.model)
-    out = {"file": path.name, "sha256": sha256, "val_iou": info.get("val_iou")}
-    if session_threads:
-        model = load_model(settings.model)
-        computed = "float reference (unfused graph)" if model.reference else "onnxruntime, optimised"
-        out["computation"] = computed
-        out["inference_threads"] = model.threads or "one per core"
-    return out
+    if not session_threads:
+        path, sha256, info = model_identity(settings.model)
+        return {"file": path.name, "sha256": sha256, "val_iou": info.get("val_iou")}
+    model = load_model(settings.model)  # the session this process analysed with (cached)
+    return {
+        "file": model.path.name,
+        "sha256": model.sha256,
+        "val_iou": model.info.get("val_iou"),
+        "computation": "float reference (unfused graph)" if model.reference else "onnxruntime, optimised",
+        "inference_threads": model.threads or "one per core",
+    }
 
 
 def summarize(result: AnalysisResult) -> dict:

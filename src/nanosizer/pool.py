@@ -104,6 +104,8 @@ def resilient_map(
                 running[pool.submit(func, job)] = index
             processes.update(getattr(pool, "_processes", None) or {})  # to read how one ended
             done, _ = wait(list(running), timeout=POLL_S, return_when=FIRST_COMPLETED)
+            if any(isinstance(f.exception(), BrokenProcessPool) for f in done):
+                done, _ = wait(list(running))  # the broken pool settles every other future too
             lost = []
             for future in done:
                 index = running.pop(future)
@@ -112,13 +114,6 @@ def resilient_map(
                 except BrokenProcessPool:
                     lost.append(index)
             if lost:
-                wait(list(running))  # the broken pool settles every other future too
-                for future, index in list(running.items()):
-                    try:
-                        finished[index] = future.result()
-                    except BrokenProcessPool:
-                        lost.append(index)
-                running.clear()
                 codes = [p.exitcode for p in processes.values() if p.exitcode not in (None, 0)]
                 why = crash_reason(codes[0]) if codes else "a worker process died; killed? out of memory?"
                 stop_workers(pool)

@@ -60,12 +60,13 @@ def _thicken_colours(rgb: np.ndarray, size: int) -> np.ndarray:
     """Spread every non-grey (outline) pixel over a ``size`` square, over the grey image."""
     from scipy import ndimage as ndi
 
-    coloured = ~((rgb[..., 0] == rgb[..., 1]) & (rgb[..., 1] == rgb[..., 2]))
-    if not coloured.any():
+    from ..files import split_greys
+
+    grey, colours, index = split_greys(rgb)
+    if grey.all():
         return rgb
-    colours, index = np.unique(rgb[coloured], axis=0, return_inverse=True)
     codes = np.zeros(rgb.shape[:2], np.int32)
-    codes[coloured] = index.ravel() + 1
+    codes[~grey] = index + 1
     spread = ndi.maximum_filter(codes, size=size)
     out = rgb.copy()
     out[spread > 0] = colours[spread[spread > 0] - 1]

@@ -6,7 +6,7 @@ import numpy as np
 from skimage.segmentation import find_boundaries
 
 from ..intensity import normalise
-from ..regions import Region
+from ..regions import Region, paint_labels
 from ..text import text_mask
 
 PARTICLE_RGB = (0, 220, 255)  # cyan: particles as segmented
@@ -31,9 +31,7 @@ def overlay_image(
     """
     grey = (normalise(image) * 255).astype(np.uint8)
     rgb = np.repeat(grey[..., None], 3, axis=2)
-    measured = np.zeros(image.shape, bool)
-    for region in particles:
-        measured[region.slices] |= region.mask
+    measured = paint_labels(particles, image.shape) > 0 if excluded else None
     for region, _ in excluded:
         view = rgb[region.slices]
         left_out = region.mask & ~measured[region.slices]

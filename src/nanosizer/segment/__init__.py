@@ -13,12 +13,9 @@ def segment(image: np.ndarray, pixel_size_nm: float, settings, notes: list | Non
     """Binary particle map of a micrograph with the segmenter the settings name.
 
     What a user should know about how it was made (e.g. the network's working zoom) is
-    appended to ``notes``.
+    appended to ``notes``. An undecided ``particles='auto'`` counts as dark here, as it does
+    without metadata (:mod:`.polarity`); the pipeline decides it per file first.
     """
-    if settings.particles == "auto":  # no metadata here: what the image alone allows (see polarity)
-        from .polarity import choose_polarity
-
-        settings = settings.replace(particles=choose_polarity({}, image)[0])
     if settings.segmenter == "network":
         from .network import THRESHOLD, auto_zoom, input_probability, load_model, network_input
 

@@ -34,11 +34,6 @@ def set_inference_threads(threads: int | None) -> None:
     _open_model.cache_clear()
 
 
-def inference_threads() -> int | None:
-    """The thread count this process opens models with (None: onnxruntime's default)."""
-    return _process_threads
-
-
 ALIGN = 16  # the network's output stride: input sides must be multiples of it
 TILE, OVERLAP = 1088, 64  # largest tile side and overlap, px: 2048² runs as 2×2 tiles, 4096² as 4×4
 TARGET_PARTICLE_PX = 40.0  # typical particle diameter the automatic zoom aims at
@@ -92,7 +87,8 @@ def load_model(
     path: str | Path | None = None, reference: bool = False, threads: int | None = -1
 ) -> NetworkModel:
     """Open an ONNX model once per process (``None``: the shipped model) with ``threads``
-    intra-op threads (default: :func:`inference_threads`; None: one per core).
+    intra-op threads (default: this process's, see :func:`set_inference_threads`; None: one
+    per core).
 
     ``reference=True`` disables onnxruntime's graph optimisations, so a quantised (QDQ) model
     is computed in float exactly as its graph defines it, on any CPU: the yardstick for the
@@ -138,10 +134,16 @@ def _open_model(path: str | None, reference: bool, threads: int | None) -> Netwo
 
 def model_identity(path: str | Path | None = None) -> tuple[Path, str, dict]:
     """File, SHA-256 and metadata of a model, without keeping a session open in this process
-    (a batch parent asks this before its workers start: no session is carried across a fork)."""
+    (a batch parent asks this before its workers start: no session is carried across a fork).
+    Read once per file and process, as :func:`load_model` is."""
+    return _identity(str(model_file(path)))
+
+
+@functools.lru_cache(maxsize=4)
+def _identity(path: str) -> tuple[Path, str, dict]:
     import onnxruntime as ort
 
-    path = model_file(path)
+    path = Path(path)
     data = path.read_bytes()
     options = ort.SessionOptions()
     options.log_severity_level = 3

@@ -10,6 +10,7 @@ from ..intensity import PERCENTILES, normalise
 
 __all__ = ["PERCENTILES", "normalise", "particle_signal"]
 
+
 def particle_signal(image: np.ndarray, sigma_px: float = 2.0, particles: str = "dark") -> np.ndarray:
     """Blurred, normalised image in which particles are bright (the ANTEMA pre-processing).
 
