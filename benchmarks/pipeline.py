@@ -1,14 +1,15 @@
 """Time each stage (read, segment, clean, separate, measure, write) and the peak memory of one analysis.
 
     python benchmarks/pipeline.py [--sizes 1024 2048 4096] [--repeat 3] [--segmenter network]
-                                  [--separation uecs] [--zoom 1.0|auto]
+                                  [--separation uecs|learned] [--zoom 1.0|auto] [--model M.onnx]
 
 Scenes are synthetic (spheres, some overlapping) with about 50 / 200 / 800 particles at
 1024² / 2048² / 4096². Times are the best of ``--repeat`` runs. With the network, the bare
 forward pass of the whole image in onnxruntime is timed in the same run (the floor) and the
 analysis (read to measure, no writing) is given as a multiple of it. "After segmentation"
-is everything from the segmenter's binary map to the table: clean + separate + measure. Peak memory is the
-maximum resident set size of a fresh process that reads and analyses the image once.
+is everything from the segmenter's binary map to the table: clean + separate + measure. Peak
+memory is the maximum resident set size of a fresh process that reads and analyses the image
+once. The forward pass computes every output of the model (with a shape head: its outlines too).
 """
 
 from __future__ import annotations
@@ -63,11 +64,11 @@ def run_once(path: Path, out: Path, settings: Settings):
     return t, len(result.particles)
 
 
-def bare_forward(image: np.ndarray) -> float:
+def bare_forward(image: np.ndarray, model_path: str | None = None) -> float:
     """Seconds of one onnxruntime pass over the whole normalised image (best of 2)."""
     from nanosizer.segment.network import load_model, network_input
 
-    model = load_model()
+    model = load_model(model_path)
     data = network_input(image)
     h, w = (-(-n // 16) * 16 for n in data.shape)
     batch = np.zeros((1, 1, h, w), np.float32)
@@ -109,9 +110,12 @@ def main() -> None:
     parser.add_argument("--separation", default="uecs")
     parser.add_argument("--segmenter", default="network")
     parser.add_argument("--zoom", default="1.0", help="network zoom: a number or 'auto'")
+    parser.add_argument("--model", default=None, help="ONNX model (default: the shipped one)")
     args = parser.parse_args()
     zoom = args.zoom if args.zoom == "auto" else float(args.zoom)
-    settings = Settings(segmenter=args.segmenter, separation=args.separation, network_zoom=zoom)
+    settings = Settings(
+        segmenter=args.segmenter, separation=args.separation, network_zoom=zoom, model=args.model
+    )
     network = args.segmenter == "network"
     stages = ("read", "segment", "clean", "separate", "measure", "write")
     print(
@@ -137,7 +141,7 @@ def main() -> None:
             cells = " | ".join(f"{best[s]:.3f}" for s in stages)
             floor = ""
             if network:
-                forward = bare_forward(sample.image)
+                forward = bare_forward(sample.image, args.model)
                 floor = f" {forward:.3f} | {analysis / forward:.2f} |"
             print(
                 f"| {size}² | {len(sample.table)} | {found} | {cells} | {after:.3f} | {analysis:.3f} |"

@@ -1,10 +1,13 @@
-"""Segmentation and sizing on the real evaluation-only sets in ../shared/realdata.
+"""Segmentation, counting and sizing on the real evaluation-only sets in ../shared/realdata.
 
-    python benchmarks/real_accuracy.py [--segmenters network,threshold] [--zoom 1.0] [--model M.onnx]
-                                       [--set NAME=VALUE ...]
+    python benchmarks/real_accuracy.py [--segmenters network,threshold] [--separations uecs,learned]
+                                       [--zoom 1.0] [--model M.onnx] [--set NAME=VALUE ...]
 
 EMPS test crops (dark particles, ``--pixel-size 1``): particle IoU pooled over pixels and per
-image. BAM TiO2 transmission-SEM fields (info bar cropped, 7.34375 nm/px): particle IoU against
+image; against the manual instance maps, instance F1 at IoU 0.5 and 0.75 (pooled; truth
+particles cut by the border neutral), the share of truth particles excluded or merged, and
+the median ECD error of the matched particles. BAM TiO2 transmission-SEM fields (info bar
+cropped, 7.34375 nm/px): particle IoU against
 the manual masks after the published TSEM→SEM translation, the median equivalent diameter
 of the full pipeline (UECS) against the manual instances (≥ 20 px, as ``fields.csv``) and against
 the subset kept in the published 2-class masks (presumably the fully visible particles), and,
@@ -27,8 +30,8 @@ from PIL import Image
 from scipy import ndimage as ndi
 
 from nanosizer.io import read_micrographs
-from nanosizer.metrics import Confusion, matched_instances
-from nanosizer.pipeline import analyze_micrograph, segment_micrograph
+from nanosizer.metrics import Confusion, instance_counts, matched_instances
+from nanosizer.pipeline import analyze_micrograph
 from nanosizer.settings import Settings, parse_assignments
 
 REALDATA = (
@@ -38,16 +41,23 @@ BAM_PIXEL_NM = 7.34375
 BAM_ROWS = 712
 
 
-def emps(settings: Settings) -> tuple[Confusion, list[float]]:
+def emps(settings: Settings) -> tuple[Confusion, list[float], list[dict], list[float]]:
+    """Pooled confusion, per-image IoU, per-image :func:`instance_counts` and separation times."""
     folder = REALDATA / "emps-test-darkfg"
-    total, per_image = Confusion(np.zeros((2, 2), np.int64)), []
+    total, per_image, counts, seconds = Confusion(np.zeros((2, 2), np.int64)), [], [], []
     for path in sorted((folder / "images").glob("*.png")):
-        truth = np.asarray(Image.open(folder / "segmaps" / path.name)) > 0
+        instances = np.asarray(Image.open(folder / "segmaps" / path.name)).astype(np.int64)
+        instances = np.unique(instances, return_inverse=True)[1].reshape(instances.shape)  # 1..N
         micrograph = read_micrographs(path, pixel_size_nm=1.0)[0]
-        conf = Confusion.of(segment_micrograph(micrograph, settings), truth)
+        result = analyze_micrograph(micrograph, settings)
+        conf = Confusion.of(result.segmentation, instances > 0)
         total = total + conf
         per_image.append(conf.metrics()["iou_particle"])
-    return total, per_image
+        edge = np.unique(np.concatenate([instances[0], instances[-1], instances[:, 0], instances[:, -1]]))
+        inner = ~np.isin(np.arange(1, instances.max() + 1), edge)
+        counts.append(instance_counts(result.labels, instances, inner))
+        seconds.append(result.timings["separate_s"])
+    return total, per_image, counts, seconds
 
 
 def shift_to_sem(mask: np.ndarray, dx: float, dy: float) -> tuple[np.ndarray, tuple[slice, slice]]:
@@ -115,6 +125,7 @@ def bam(settings: Settings) -> tuple[Confusion, list[dict]]:
                 "manual_median_ecd_nm": field.manual_eqd_nm_median,
                 "matched": len(pairs),
                 "ecd_ratios": found.to_numpy()[pairs[:, 0] - 1] / manual_ecd,
+                "separate_s": result.timings["separate_s"],
             }
         )
     return total, rows
@@ -123,6 +134,7 @@ def bam(settings: Settings) -> tuple[Confusion, list[dict]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--segmenters", default="network,threshold")
+    parser.add_argument("--separations", default="uecs", help="comma-separated, e.g. uecs,learned")
     parser.add_argument("--zoom", default="1.0", help="network working-scale factor or auto")
     parser.add_argument("--model", default=None, help="ONNX model (default: the shipped one)")
     parser.add_argument("--edge-refinement", action="store_true", help="threshold edges where confirmed")
@@ -132,44 +144,67 @@ def main() -> None:
     if not REALDATA.is_dir():
         raise SystemExit(f"no real data at {REALDATA}")
     print(
-        "| segmenter | EMPS IoU (pooled) | EMPS per-image median / min | BAM IoU (pooled) "
+        "| segmenter | separation | EMPS IoU (pooled) | EMPS per-image median / min | BAM IoU (pooled) "
         "| BAM median ECD err | vs the fully visible subset | BAM manual particles found (IoU > 0.5) "
         "| their ECD found / manual | s |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
-    per_image = {}
+    print("|---" * 10 + "|")
+    per_image, instance_rows = {}, []
     for segmenter in args.segmenters.split(","):
-        settings = Settings(  # validated there
-            segmenter=segmenter,
-            network_zoom=args.zoom,
-            model=args.model,
-            edge_refinement=args.edge_refinement,
-            **overrides,
-        )
-        tic = time.perf_counter()
-        e_total, e_images = emps(settings)
-        b_total, b_rows = bam(settings)
-        per_image[segmenter] = (e_images, b_rows)
-        found = np.median([r["median_ecd_nm"] for r in b_rows])
-        manual = np.median([r["manual_median_ecd_nm"] for r in b_rows])
-        errs = [r["median_ecd_nm"] / r["manual_median_ecd_nm"] - 1 for r in b_rows]
-        visible = np.median([r["visible_median_ecd_nm"] for r in b_rows])
-        print(
-            f"| {segmenter} | {e_total.metrics()['iou_particle']:.3f} | {np.median(e_images):.3f} / "
-            f"{np.min(e_images):.3f} | {b_total.metrics()['iou_particle']:.3f} | "
-            f"{found / manual - 1:+.1%} (fields {min(errs):+.0%}..{max(errs):+.0%}) | "
-            f"{found / visible - 1:+.1%} | "
-            f"{sum(r['matched'] for r in b_rows)} of {sum(r['n_manual'] for r in b_rows)} | "
-            f"{np.median(np.concatenate([r['ecd_ratios'] for r in b_rows])):.3f} (median) | "
-            f"{time.perf_counter() - tic:.0f} |"
-        )
-    if "network" in per_image and "threshold" in per_image:
-        net, thr = np.array(per_image["network"][0]), np.array(per_image["threshold"][0])
+        for separation in args.separations.split(","):
+            if separation == "learned" and segmenter != "network":
+                continue
+            settings = Settings(  # validated there
+                segmenter=segmenter,
+                separation=separation,
+                network_zoom=args.zoom,
+                model=args.model,
+                edge_refinement=args.edge_refinement,
+                **overrides,
+            )
+            tic = time.perf_counter()
+            e_total, e_images, e_counts, e_seconds = emps(settings)
+            b_total, b_rows = bam(settings)
+            per_image[segmenter, separation] = (e_images, b_rows)
+            found = np.median([r["median_ecd_nm"] for r in b_rows])
+            manual = np.median([r["manual_median_ecd_nm"] for r in b_rows])
+            errs = [r["median_ecd_nm"] / r["manual_median_ecd_nm"] - 1 for r in b_rows]
+            visible = np.median([r["visible_median_ecd_nm"] for r in b_rows])
+            print(
+                f"| {segmenter} | {separation} | {e_total.metrics()['iou_particle']:.3f} | "
+                f"{np.median(e_images):.3f} / {np.min(e_images):.3f} | "
+                f"{b_total.metrics()['iou_particle']:.3f} | "
+                f"{found / manual - 1:+.1%} (fields {min(errs):+.0%}..{max(errs):+.0%}) | "
+                f"{found / visible - 1:+.1%} | "
+                f"{sum(r['matched'] for r in b_rows)} of {sum(r['n_manual'] for r in b_rows)} | "
+                f"{np.median(np.concatenate([r['ecd_ratios'] for r in b_rows])):.3f} (median) | "
+                f"{time.perf_counter() - tic:.0f} |",
+                flush=True,
+            )
+            total = {key: sum(c[key] for c in e_counts) for key in e_counts[0]}
+            denominator = max(total["predicted"] + total["truth"], 1)
+            instance_rows.append(
+                f"| {segmenter} | {separation} | {2 * total['matched'] / denominator:.3f} | "
+                f"{2 * total['matched_75'] / denominator:.3f} | {total['matched']} of {total['truth']} "
+                f"({total['predicted']} reported) | {total['excluded'] / total['truth']:.1%} / "
+                f"{total['merged'] / total['truth']:.1%} | {np.mean(e_seconds):.3f} / "
+                f"{np.mean([r['separate_s'] for r in b_rows]):.3f} |"
+            )
+    print(
+        "\nEMPS instances (35 crops, truth cut by the border neutral)\n"
+        "| segmenter | separation | F1 @0.5 | F1 @0.75 | truth matched | excluded / merged "
+        "| separation s per image EMPS / BAM |"
+    )
+    print("|---" * 7 + "|")
+    print("\n".join(instance_rows))
+    net, thr = per_image.get(("network", "uecs")), per_image.get(("threshold", "uecs"))
+    if net and thr:
+        net_e, thr_e = np.array(net[0]), np.array(thr[0])
         print(
             f"\nEMPS images where the network loses > 0.02 IoU to the threshold: "
-            f"{int((net < thr - 0.02).sum())} of {net.size}"
+            f"{int((net_e < thr_e - 0.02).sum())} of {net_e.size}"
         )
-        for n, t in zip(per_image["network"][1], per_image["threshold"][1], strict=True):
+        for n, t in zip(net[1], thr[1], strict=True):
             print(
                 f"BAM {n['field']}: IoU net {n['iou']:.3f} thr {t['iou']:.3f}; median ECD net "
                 f"{n['median_ecd_nm']:.0f} thr {t['median_ecd_nm']:.0f} "

@@ -49,13 +49,6 @@ def distance_target(scene) -> np.ndarray:
     return target
 
 
-def decoder_features(model: DeepLabV3Plus, x: torch.Tensor) -> torch.Tensor:
-    """The decoder's stride-4 features (what the semantic head reads)."""
-    low, high = model.encoder((x - model.mean) / model.std)
-    context = F.interpolate(model.aspp(high), size=low.shape[2:], mode="bilinear", align_corners=False)
-    return model.decoder(torch.cat([context, model.skip(low)], dim=1))
-
-
 def convex_regions(binary: np.ndarray) -> np.ndarray:
     """Labels of the regions the separation's own convexity test calls single particles."""
     from nanosizer.measure.geometry import contour_geometry, is_convex
@@ -95,7 +88,7 @@ def main() -> None:
                 preset_params(TRAIN_PRESETS[k % len(TRAIN_PRESETS)], rng, 256), rng, with_table=False
             )
             x = torch.from_numpy(network_input(scene.image))[None, None].float()
-            feats.append(decoder_features(model, x)[0].half())
+            feats.append(model.features(x)[0].half())
             targets.append(torch.from_numpy(distance_target(scene)))
     feats, targets = torch.stack(feats), torch.stack(targets)[:, None]
     t_features = time.perf_counter() - tic
@@ -133,7 +126,7 @@ def main() -> None:
             uecs_f1.append(instance_f1(result.labels, s.labels, inner))
             with torch.no_grad():
                 x = torch.from_numpy(network_input(s.image))[None, None].float()
-                out = F.interpolate(head(decoder_features(model, x)), scale_factor=4, mode="bilinear")
+                out = F.interpolate(head(model.features(x)), scale_factor=4, mode="bilinear")
                 dist = torch.sigmoid(out)[0, 0].numpy()
             binary = result.segmentation
             convex = convex_regions(binary)

@@ -30,7 +30,14 @@ def test_analyze_writes_every_output(scene, tmp_path):
     result = runner.invoke(app, ["analyze", str(path), "-o", str(out)])
     assert result.exit_code == 0, result.output
     folder = out / "scene"
-    for name in ("particles.csv", "labels.tif", "segmentation.png", "overlay.png", "summary.json"):
+    for name in (
+        "particles.csv",
+        "labels.tif",
+        "outlines.geojson",
+        "segmentation.png",
+        "overlay.png",
+        "summary.json",
+    ):
         assert (folder / name).is_file(), name
     table = pd.read_csv(folder / "particles.csv")
     assert list(table.columns) == list(COLUMNS)
@@ -315,3 +322,29 @@ def test_small_usage_mistakes_are_named(scene, tmp_path):
     assert "min_shape_px = 25" in listed.output and "min_pixel_size_nm = 0.001" in listed.output
     presets = runner.invoke(app, ["synth", "--list"])
     assert "background (figure-like)" in presets.output  # second line of a description, not cut
+
+
+def test_cli_separation_default_is_the_settings_default():
+    from nanosizer import cli
+    from nanosizer.settings import Settings
+
+    assert cli.DEFAULT_SEPARATION == Settings().separation
+
+
+def test_learned_separation_writes_whole_outlines_and_hidden_fractions(tmp_path):
+    sample = synth("overlap-high", rng=11, size=512)
+    path = write_synth(sample, tmp_path, "overlapping")
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["analyze", str(path), "-o", str(out), "--separation", "learned"])
+    assert result.exit_code == 0, result.output
+    folder = out / "overlapping"
+    table = pd.read_csv(folder / "particles.csv")
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["settings"]["separation"] == "learned" and summary["count"] == len(table) > 10
+    assert (table["hidden_fraction"] > 0.05).any()  # overlapping particles keep their whole outline
+    outlines = json.loads((folder / "outlines.geojson").read_text())
+    assert [f["properties"]["particle_id"] for f in outlines["features"]] == table["particle_id"].tolist()
+    labels = tifffile.imread(folder / "labels.tif")  # the visible partition: a hidden part is not painted
+    visible = np.bincount(labels.ravel(), minlength=len(table) + 1)[1:]
+    area_px = table["area_nm2"].to_numpy() / sample.pixel_size_nm**2
+    np.testing.assert_allclose(visible / area_px, 1 - table["hidden_fraction"], atol=1e-3)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from nanosizer.metrics import Confusion, instance_f1, matched_instances
+from nanosizer.metrics import Confusion, instance_counts, instance_f1, matched_instances
 
 
 def test_metrics_of_a_hand_made_confusion():
@@ -64,3 +64,21 @@ def test_instance_f1_counts_hits_misses_and_false_particles():
     keep = np.array([True, True, False])
     assert instance_f1(truth, truth, keep) == 1.0
     assert instance_f1(predicted, truth, keep) == pytest.approx(2 * 1 / (2 + 2))  # 1 hit, 1 false
+
+
+def test_instance_counts_tell_excluded_from_merged_particles():
+    truth = np.zeros((20, 40), int)
+    truth[2:8, 2:8] = 1  # found exactly
+    truth[2:8, 12:18] = 2  # not measured at all
+    truth[10:16, 2:8] = 3  # 3 and 4 measured as one particle
+    truth[10:16, 8:14] = 4
+    truth[10:16, 20:30] = 5  # found, but only 60 % of it: matched at 0.5, not at 0.75
+    found = np.zeros_like(truth)
+    found[2:8, 2:8] = 1
+    found[10:16, 2:14] = 2
+    found[10:16, 20:26] = 3
+    counts = instance_counts(found, truth)
+    assert counts == {"truth": 5, "predicted": 3, "matched": 2, "matched_75": 1, "excluded": 1, "merged": 2}
+    assert instance_f1(found, truth) == 2 * counts["matched"] / (counts["predicted"] + counts["truth"])
+    neutral = instance_counts(found, truth, np.array([False, True, True, True, True]))
+    assert neutral["truth"] == 4 and neutral["predicted"] == 2 and neutral["matched"] == 1

@@ -7,6 +7,7 @@ from helpers import disc_mask
 from nanosizer.errors import CalibrationError
 from nanosizer.io import Micrograph
 from nanosizer.pipeline import analyze_micrograph, segment_micrograph, unmeasured_fraction
+from nanosizer.segment import clean_mask
 from nanosizer.settings import Settings
 
 THRESHOLD = Settings(segmenter="threshold")
@@ -46,3 +47,39 @@ def test_pixel_size_outside_the_plausible_range_is_refused():
     micrograph.pixel_size_nm = 1e6
     with pytest.raises(CalibrationError, match="plausible range"):
         analyze_micrograph(micrograph, THRESHOLD)
+
+
+def test_learned_separation_counts_overlapping_particles_uecs_excludes():
+    from nanosizer.metrics import instance_counts
+    from nanosizer.synth import synth
+
+    counts = {}
+    sample = synth("overlap-high", rng=11, size=512)
+    inner = ~sample.table["touches_border"].to_numpy()
+    micrograph = Micrograph(sample.image, sample.pixel_size_nm, "synthetic", "overlap-high")
+    for separation in ("uecs", "learned"):
+        result = analyze_micrograph(micrograph, Settings(separation=separation))
+        counts[separation] = instance_counts(result.labels, sample.labels, inner)
+        assert (result.particles["hidden_fraction"] > 0).any()
+    f1 = {k: 2 * c["matched"] / (c["predicted"] + c["truth"]) for k, c in counts.items()}
+    assert counts["learned"]["excluded"] < counts["uecs"]["excluded"] / 2, counts
+    assert f1["learned"] >= f1["uecs"], f1
+
+
+def test_learned_separation_with_a_given_mask_still_reads_outlines_from_the_image():
+    from nanosizer.synth import synth
+
+    sample = synth("overlap-medium", rng=12, size=384)
+    micrograph = Micrograph(sample.image, sample.pixel_size_nm, "synthetic", "overlap-medium")
+    result = analyze_micrograph(micrograph, Settings(separation="learned"), mask=sample.mask)
+    assert np.array_equal(result.segmentation, clean_mask(sample.mask, sample.pixel_size_nm))
+    assert any("outlines where particles overlap from the network" in n for n in result.micrograph.notes)
+    from nanosizer.metrics import instance_counts
+
+    counts = instance_counts(result.labels, sample.labels, ~sample.table["touches_border"].to_numpy())
+    assert counts["matched"] >= 0.6 * counts["truth"] > 0, counts
+
+
+def test_learned_separation_needs_a_model_with_a_shape_head():
+    with pytest.raises(ValueError, match="network segmenter"):
+        analyze_micrograph(_field(), THRESHOLD.replace(separation="learned"))

@@ -24,6 +24,7 @@ app = typer.Typer(
     rich_markup_mode=None,  # click's plain help: wraps at any width, never cuts an option name
 )
 
+DEFAULT_SEPARATION = "uecs"  # as Settings (checked by the tests)
 Output = Annotated[Path, typer.Option("--output", "-o", help="Output folder.")]
 PixelSize = Annotated[
     float | None,
@@ -31,7 +32,12 @@ PixelSize = Annotated[
 ]
 Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace results in a non-empty output folder.")]
 Separation = Annotated[
-    str, typer.Option("--separation", help="Split overlapping particles: uecs, watershed or none.")
+    str,
+    typer.Option(
+        "--separation",
+        help="Split overlapping particles: learned (whole outlines from the network), uecs (the paper's), "
+        "watershed or none.",
+    ),
 ]
 Segmenter = Annotated[
     str,
@@ -165,7 +171,7 @@ def analyze(
     mask: Annotated[
         Path | None, typer.Option("--mask", help="Binary mask to measure instead of segmenting.")
     ] = None,
-    separation: Separation = "uecs",
+    separation: Separation = DEFAULT_SEPARATION,
     segmenter: Segmenter = "network",
     model: Model = None,
     roi: Roi = None,
@@ -375,9 +381,7 @@ def demo(
     if output.is_dir() and any(output.iterdir()) and not overwrite:
         typer.echo(f"error: {output}: output folder is not empty; use --overwrite to replace it", err=True)
         raise typer.Exit(2)
-    raise typer.Exit(
-        _run([str(p) for p in example_images()], output, settings, overwrite=overwrite)
-    )
+    raise typer.Exit(_run([str(p) for p in example_images()], output, settings, overwrite=overwrite))
 
 
 @app.command()

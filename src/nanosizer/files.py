@@ -86,9 +86,9 @@ def write_xlsx(sheets: dict[str, pd.DataFrame], target: str | Path) -> None:
                 table.to_excel(writer, sheet_name=name[:31], index=False)
 
 
-def write_json(data: dict, target: str | Path) -> None:
-    """Pretty JSON; NumPy scalars and arrays are converted to plain numbers and lists."""
-    write_text(target, json.dumps(data, indent=2, default=_plain, ensure_ascii=False) + "\n")
+def write_json(data: dict, target: str | Path, indent: int | None = 2) -> None:
+    """JSON (pretty unless ``indent`` is None); NumPy scalars and arrays become plain numbers and lists."""
+    write_text(target, json.dumps(data, indent=indent, default=_plain, ensure_ascii=False) + "\n")
 
 
 def _plain(value):

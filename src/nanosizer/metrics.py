@@ -60,8 +60,9 @@ class Confusion:
         return out
 
 
-def matched_instances(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    """Pairs (predicted label, true label) whose IoU exceeds 0.5, from two instance label images.
+def matched_instances(predicted: np.ndarray, truth: np.ndarray, threshold: float = 0.5) -> np.ndarray:
+    """Pairs (predicted label, true label) whose IoU exceeds ``threshold`` (≥ 0.5), from two
+    instance label images.
 
     Above 0.5 a match is necessarily one-to-one, so no assignment step is needed. Where a
     label image paints overlapping particles, IoU is over the painted (visible) pixels.
@@ -80,7 +81,9 @@ def matched_instances(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
     p, t = np.divmod(keys, n_truth)
     area_p = np.bincount(predicted.ravel(), minlength=n_pred)
     area_t = np.bincount(truth.ravel(), minlength=n_truth)
-    keep = inter / (area_p[p] + area_t[t] - inter) > 0.5
+    if threshold < 0.5:
+        raise ValueError("matches below IoU 0.5 are not one-to-one")
+    keep = inter / (area_p[p] + area_t[t] - inter) > threshold
     return np.stack([p[keep], t[keep]], axis=1)
 
 
@@ -107,3 +110,46 @@ def instance_f1(predicted: np.ndarray, truth: np.ndarray, keep_truth: np.ndarray
     tp = int(kept.sum())
     n_predicted = int(np.asarray(predicted).max()) - int((~kept).sum())
     return 2 * tp / max(n_predicted + int(keep_truth.sum()), 1)
+
+
+def instance_counts(
+    predicted: np.ndarray, truth: np.ndarray, keep_truth: np.ndarray | None = None
+) -> dict[str, int]:
+    """What became of the truth particles, as counts that add up over images.
+
+    ``truth``: kept truth particles (``keep_truth`` as in :func:`instance_f1`); ``predicted``:
+    predicted particles not matched to a neutral truth one; ``matched`` / ``matched_75``:
+    one-to-one matches at IoU > 0.5 / > 0.75; of the unmatched truth particles, ``excluded``
+    have less than half their pixels in any predicted particle (segmented or not, nothing
+    measured them) and ``merged`` have more than half in one predicted particle that also
+    holds more than half of another truth particle. F1 = 2·matched / (predicted + truth).
+    """
+    predicted, truth = np.asarray(predicted, np.int64), np.asarray(truth, np.int64)
+    n_truth = int(truth.max()) + 1
+    keep = np.ones(n_truth - 1, bool) if keep_truth is None else np.asarray(keep_truth, bool)
+    pairs = matched_instances(predicted, truth)
+    neutral = ~keep[pairs[:, 1] - 1]
+    hit = np.zeros(n_truth, bool)
+    hit[pairs[~neutral, 1]] = True
+    hit75 = np.zeros(n_truth, bool)
+    pairs75 = matched_instances(predicted, truth, 0.75)
+    hit75[pairs75[keep[pairs75[:, 1] - 1], 1]] = True
+    area_t = np.bincount(truth.ravel(), minlength=n_truth)
+    covered = np.bincount(truth[predicted > 0], minlength=n_truth)
+    both = (predicted > 0) & (truth > 0)
+    keys, inter = np.unique(predicted[both] * n_truth + truth[both], return_counts=True)
+    p, t = np.divmod(keys, n_truth)
+    holds = inter > 0.5 * area_t[t]  # predicted p holds most of truth t
+    holders, counts = np.unique(p[holds], return_counts=True)
+    merged_t = np.zeros(n_truth, bool)
+    merged_t[t[holds & np.isin(p, holders[counts > 1])]] = True
+    kept_t = np.concatenate([[False], keep])
+    missed = kept_t & ~hit
+    return {
+        "truth": int(keep.sum()),
+        "predicted": int(predicted.max()) - int(neutral.sum()),
+        "matched": int(hit.sum()),
+        "matched_75": int(hit75.sum()),
+        "excluded": int((missed & (covered < 0.5 * area_t)).sum()),
+        "merged": int((missed & merged_t).sum()),
+    }

@@ -17,7 +17,7 @@ from .errors import CalibrationError
 from .io import Micrograph
 from .measure import describe_measures, measure_regions
 from .regions import paint_labels
-from .segment import clean_mask, segment
+from .segment import ShapeField, clean_mask, segment_with_shapes
 from .separate import Separation, separate_particles
 from .settings import Settings
 
@@ -60,10 +60,10 @@ def analyze_micrograph(
 ) -> AnalysisResult:
     """Analyse one micrograph; with ``mask`` the given binary map replaces segmentation."""
     timings: dict[str, float] = {}
-    micrograph, settings, binary = prepared_map(micrograph, settings or Settings(), mask, timings)
+    micrograph, settings, binary, shapes = prepared_map(micrograph, settings or Settings(), mask, timings)
     px = micrograph.pixel_size_nm
     tic = time.perf_counter()
-    separation = separate_particles(binary, px, settings)
+    separation = separate_particles(binary, px, settings, shapes)
     timings["separate_s"] = time.perf_counter() - tic
     tic = time.perf_counter()
     table = measure_regions(
@@ -87,7 +87,7 @@ def segment_micrograph(
     With ``mask`` the given map replaces the segmenter; it is cleaned the same way. Notes on
     how the map was made are appended to ``notes``.
     """
-    prepared, _, binary = prepared_map(micrograph, settings, mask)
+    prepared, _, binary, _ = prepared_map(micrograph, settings, mask)
     if notes is not None:
         notes.extend(prepared.notes[len(micrograph.notes) :])
     return binary
@@ -95,12 +95,13 @@ def segment_micrograph(
 
 def prepared_map(
     micrograph: Micrograph, settings: Settings, mask: np.ndarray | None = None, timings: dict | None = None
-) -> tuple[Micrograph, Settings, np.ndarray]:
+) -> tuple[Micrograph, Settings, np.ndarray, ShapeField | None]:
     """What every analysis starts with: the region of interest cut out, ``particles='auto'``
     decided, the pixel size checked, then the segmenter's map (or ``mask``) cleaned.
 
-    Returns the micrograph as analysed (its own copy of the notes), the settings as decided
-    and the cleaned binary map; ``segment_s`` and ``clean_s`` go into ``timings``.
+    Returns the micrograph as analysed (its own copy of the notes), the settings as decided,
+    the cleaned binary map and, for learned separation, the network's outline predictions;
+    ``segment_s`` and ``clean_s`` go into ``timings``.
     """
     if settings.roi is not None:
         micrograph, mask = crop_to_roi(micrograph, settings.roi, mask)
@@ -112,12 +113,12 @@ def prepared_map(
         raise CalibrationError(f"{problem} (from {micrograph.pixel_size_source})", micrograph.path)
     timings = {} if timings is None else timings
     tic = time.perf_counter()
-    binary = binary_map(micrograph, settings, mask, micrograph.notes)
+    binary, shapes = binary_map(micrograph, settings, mask, micrograph.notes)
     timings["segment_s"] = time.perf_counter() - tic
     tic = time.perf_counter()
     binary = clean_mask(binary, px, settings.min_particle_ecd_nm, settings.max_hole_ecd_nm)
     timings["clean_s"] = time.perf_counter() - tic
-    return micrograph, settings, binary
+    return micrograph, settings, binary, shapes
 
 
 def resolve_particles(micrograph: Micrograph, settings: Settings, notes: list | None = None) -> Settings:
@@ -134,14 +135,26 @@ def resolve_particles(micrograph: Micrograph, settings: Settings, notes: list | 
 
 def binary_map(
     micrograph: Micrograph, settings: Settings, mask: np.ndarray | None = None, notes: list | None = None
-) -> np.ndarray:
-    """The segmenter's raw particle map, or the given ``mask`` once checked against the image."""
+) -> tuple[np.ndarray, ShapeField | None]:
+    """The segmenter's raw particle map, or the given ``mask`` once checked against the image,
+    and the network's outline predictions when the separation is learned.
+
+    With a ``mask`` and learned separation the network still runs on the image: the mask says
+    where particles are, the network's shape head how their outlines continue where they overlap.
+    """
     if mask is None:
-        return segment(micrograph.data, micrograph.pixel_size_nm, settings, notes)
+        return segment_with_shapes(micrograph.data, micrograph.pixel_size_nm, settings, notes)
     binary = np.asarray(mask, dtype=bool)
     if binary.shape != micrograph.data.shape:
         raise ValueError(f"mask shape {binary.shape} differs from image shape {micrograph.data.shape}")
-    return binary
+    shapes = None
+    if settings.separation == "learned":
+        _, shapes = segment_with_shapes(micrograph.data, micrograph.pixel_size_nm, settings)
+        if notes is not None:
+            notes.append(
+                "particle map from the given mask; outlines where particles overlap from the network"
+            )
+    return binary, shapes
 
 
 def roi_window(shape: tuple[int, int], roi) -> tuple[slice, slice]:

@@ -12,7 +12,7 @@ import json
 import textwrap
 from dataclasses import dataclass
 
-SEPARATIONS = ("uecs", "watershed", "none")
+SEPARATIONS = ("uecs", "watershed", "none", "learned")
 SEGMENTERS = ("network", "threshold")
 POLARITIES = ("auto", "dark", "bright")
 
@@ -121,8 +121,11 @@ class Settings:
     )
     separation: str = setting(
         "uecs",
-        "{'uecs', 'watershed', 'none'}",
-        ("How non-convex regions are split."),
+        "{'uecs', 'watershed', 'none', 'learned'}",
+        (
+            "How non-convex regions are split: uecs (the paper's), watershed, none (flag only), or "
+            "learned (whole particle outlines predicted by the network's shape head)."
+        ),
         choices=SEPARATIONS,
     )
     min_shape_px: int = setting(
@@ -166,6 +169,23 @@ class Settings:
         "float",
         ("Depth of the h-maxima of the distance transform used as watershed markers."),
         low=0,
+    )
+    object_threshold: float = setting(
+        0.5,
+        "float",
+        ("learned: object probability a particle's outline candidate must exceed."),
+        above=0,
+        high=1,
+    )
+    max_outline_overlap: float = setting(
+        0.5,
+        "float",
+        (
+            "learned: a candidate outline sharing more than this fraction of the smaller one's "
+            "area with a kept outline is the same particle (overlapping particles share less)."
+        ),
+        above=0,
+        high=1,
     )
     remove_border: bool = setting(
         True,

@@ -60,3 +60,44 @@ def test_excluded_regions_are_drawn_with_their_reason():
     assert orange[:68].sum() > 20  # the reason, written above the region
     plain = overlay_image(np.where(mask, 40, 200).astype(np.uint8), [], 1.0)
     assert not (plain == EXCLUDED_RGB).all(axis=2).any()
+
+
+def test_hidden_parts_of_outlines_are_dashed():
+    from helpers import disc_mask
+
+    from nanosizer.regions import Region
+    from nanosizer.report.images import SEPARATED_RGB, overlay_image
+
+    big = Region(disc_mask((120, 160), (60, 60), 30), 0, 0, separated=True)
+    small = Region(disc_mask((120, 160), (60, 95), 20), 0, 0, separated=True)  # covers big's right side
+    rgb = overlay_image(np.where(big.mask | small.mask, 40, 200).astype(np.uint8), [big, small], 1.0)[:120]
+    drawn = (rgb == SEPARATED_RGB).all(axis=2)
+    from skimage.segmentation import find_boundaries
+
+    edge = find_boundaries(big.mask, mode="inner")
+    hidden = edge & small.mask & ~find_boundaries(small.mask, mode="inner")
+    shown = edge & ~small.mask
+    assert drawn[shown].all()  # visible outline: solid
+    assert 0.2 < drawn[hidden].mean() < 0.8  # hidden outline: dashed
+
+
+def test_outlines_geojson_keeps_whole_outlines_in_pixels_and_nm():
+    from helpers import disc_mask
+
+    from nanosizer.measure import measure_regions
+    from nanosizer.regions import Region
+    from nanosizer.report.outlines import outlines_geojson
+
+    big = Region(disc_mask((120, 160), (60, 60), 30), 0, 0)
+    small = Region(disc_mask((120, 160), (60, 95), 20), 0, 0)
+    table = measure_regions([big, small], 0.5)
+    assert table["hidden_fraction"].iloc[0] > 0.05 and table["hidden_fraction"].iloc[1] == 0
+    collection = outlines_geojson([big, small], table, 0.5)
+    assert [f["properties"]["particle_id"] for f in collection["features"]] == [1, 2]
+    ring = np.array(collection["features"][0]["geometry"]["coordinates"][0])
+    x, y = ring[:, 0], ring[:, 1]
+    area = 0.5 * abs(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1)))  # shoelace
+    assert abs(area / big.area_px - 1) < 0.03  # the whole disc, hidden part included
+    assert np.allclose(ring.mean(axis=0), (60, 60), atol=0.5)
+    nm = np.array(collection["features"][0]["properties"]["outline_nm"])
+    np.testing.assert_allclose(nm, (ring + 0.5) * 0.5, atol=1e-3)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage as ndi
 
-from ..regions import Region, regions_from_labels
+from ..regions import Region, hidden_fractions, regions_from_labels
 from .feret import feret_diameters
 from .geometry import contour_geometry
 
@@ -31,6 +31,7 @@ COLUMNS = {
     "separated": "bool",
     "non_convex": "bool",
     "small_for_shape": "bool",
+    "hidden_fraction": "float64",
 }
 
 # Measures summarised as mean ± std (lengths in nm, areas in nm², the rest unitless).
@@ -85,6 +86,7 @@ def measure_regions(
     """
     px = float(pixel_size_nm)
     rows = []
+    hidden = hidden_fractions(regions)
     for i, region in enumerate(regions):
         geom = region.geometry or contour_geometry(region.mask)
         feret_min, feret_max = feret_diameters(region.mask)
@@ -112,6 +114,7 @@ def measure_regions(
                 region.separated,
                 geom.convexity < convexity_threshold or geom.solidity < solidity_threshold,
                 area_px < min_shape_px,
+                round(float(hidden[i]), 4),
             )
         )
     if not rows:

@@ -24,23 +24,28 @@ def overlay_image(
     """RGB uint8: the micrograph with particle outlines, excluded regions and a scale bar.
 
     Outlines are drawn per particle on its crop, so overlapping particles both stay visible;
-    particles split off an overlap are drawn in :data:`SEPARATED_RGB`. What was segmented but
+    particles split off an overlap are drawn in :data:`SEPARATED_RGB`, and where an outline
+    runs under another particle (a hidden part) it is dashed. What was segmented but
     not measured (``excluded``: region and short reason) is tinted and outlined in
     :data:`EXCLUDED_RGB` with its reason written beside it. The scale bar sits in a strip added
     below the image, so it never hides a particle.
     """
     grey = (normalise(image) * 255).astype(np.uint8)
     rgb = np.repeat(grey[..., None], 3, axis=2)
-    measured = paint_labels(particles, image.shape) > 0 if excluded else None
+    visible = paint_labels(particles, image.shape)
+    measured = visible > 0
     for region, _ in excluded:
         view = rgb[region.slices]
         left_out = region.mask & ~measured[region.slices]
         view[left_out] = (view[left_out] * 0.5 + np.array(EXCLUDED_RGB) * 0.5).astype(np.uint8)
         view[find_boundaries(np.pad(region.mask, 1), mode="inner")[1:-1, 1:-1]] = EXCLUDED_RGB
-    for region in particles:
+    for k, region in enumerate(particles, start=1):
         edge = find_boundaries(np.pad(region.mask, 1), mode="inner")[1:-1, 1:-1]
+        rows, cols = np.nonzero(edge)
+        owner = visible[region.slices][rows, cols]
+        gap = (owner != k) & (owner > 0) & (((rows + region.top + cols + region.left) // 3) % 2 == 1)
         view = rgb[region.slices]
-        view[edge] = SEPARATED_RGB if region.separated else PARTICLE_RGB
+        view[rows[~gap], cols[~gap]] = SEPARATED_RGB if region.separated else PARTICLE_RGB
     written = np.zeros(image.shape, bool)
     for region, reason in excluded:
         _label(rgb, reason, region, written)

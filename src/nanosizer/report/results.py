@@ -10,6 +10,7 @@ import pandas as pd
 from ..files import write_csv, write_json, write_labels_tiff, write_png, write_xlsx
 from ..measure import describe_measures
 from .images import overlay_image
+from .outlines import outlines_geojson
 
 COMBINED = "ALL (combined)"
 
@@ -17,8 +18,9 @@ COMBINED = "ALL (combined)"
 def write_image_results(
     result, folder: str | Path, tables: tuple[str, ...] = ("csv",), extra: dict | None = None
 ) -> dict:
-    """Write ``particles.csv``, ``labels.tif``, ``segmentation.png``, ``overlay.png``,
-    ``summary.json`` (with ``extra`` entries) for one analysed image; returns the summary."""
+    """Write ``particles.csv``, ``labels.tif``, ``outlines.geojson``, ``segmentation.png``,
+    ``overlay.png``, ``summary.json`` (with ``extra`` entries) for one analysed image;
+    returns the summary."""
     folder = Path(folder)
     mg = result.micrograph
     summary = result.summary | (extra or {})
@@ -27,8 +29,13 @@ def write_image_results(
     if "xlsx" in tables:
         write_xlsx({"particles": result.particles}, folder / "particles.xlsx")
     write_labels_tiff(result.labels, folder / "labels.tif", mg.pixel_size_nm)
-    write_png(result.segmentation.astype(np.uint8) * 255, folder / "segmentation.png")
     sep = result.separation
+    write_json(
+        outlines_geojson(sep.particles, result.particles, mg.pixel_size_nm),
+        folder / "outlines.geojson",
+        indent=None,
+    )
+    write_png(result.segmentation.astype(np.uint8) * 255, folder / "segmentation.png")
     overlay = overlay_image(mg.data, sep.particles, mg.pixel_size_nm, sep.excluded_regions)
     write_png(overlay, folder / "overlay.png")
     write_json(summary, folder / "summary.json")

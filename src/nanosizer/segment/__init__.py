@@ -6,6 +6,7 @@ import numpy as np
 
 from .cleanup import clean_mask
 from .preprocess import normalise, particle_signal
+from .shapes import ShapeField
 from .threshold import otsu_separability, segment_threshold, threshold_probability
 
 
@@ -16,8 +17,19 @@ def segment(image: np.ndarray, pixel_size_nm: float, settings, notes: list | Non
     appended to ``notes``. An undecided ``particles='auto'`` counts as dark here, as it does
     without metadata (:mod:`.polarity`); the pipeline decides it per file first.
     """
+    return segment_with_shapes(image, pixel_size_nm, settings, notes)[0]
+
+
+def segment_with_shapes(
+    image: np.ndarray, pixel_size_nm: float, settings, notes: list | None = None
+) -> tuple[np.ndarray, ShapeField | None]:
+    """:func:`segment`, plus the network's particle outlines (:class:`ShapeField`) from the
+    same forward pass when ``settings.separation == 'learned'`` (else None)."""
+    learned = settings.separation == "learned"
+    if learned and settings.segmenter != "network":
+        raise ValueError("learned separation needs the network segmenter (segmenter='network')")
     if settings.segmenter == "network":
-        from .network import THRESHOLD, auto_zoom, input_probability, load_model, network_input
+        from .network import THRESHOLD, auto_zoom, input_maps, load_model, network_input, outline_zoom
 
         data = network_input(image, settings.particles)  # normalised once, also for auto zoom
         zoom = settings.network_zoom
@@ -26,7 +38,15 @@ def segment(image: np.ndarray, pixel_size_nm: float, settings, notes: list | Non
         if zoom != 1.0 and notes is not None:
             how = "automatic" if settings.network_zoom == "auto" else "--network-zoom"
             notes.append(f"network run on the image resampled by {zoom:g} ({how}); results at native pixels")
-        prob = input_probability(data, settings.model, zoom)
+        shapes = None
+        if learned:  # outlines at the scale the shape head knows; one pass when it is the same
+            outline = outline_zoom(data)
+            if outline != zoom:
+                _, shapes = input_maps(data, settings.model, outline, shapes=True)
+                if notes is not None:
+                    notes.append(f"particle outlines predicted on the image resampled by {outline:g}")
+        prob, same_pass = input_maps(data, settings.model, zoom, shapes=learned and shapes is None)
+        shapes = shapes or same_pass
         if load_model(settings.model).reference and notes is not None:
             notes.append(
                 "model quantised with full 8-bit weights: computed in float so that the result does "
@@ -40,8 +60,8 @@ def segment(image: np.ndarray, pixel_size_nm: float, settings, notes: list | Non
             )
         if settings.edge_refinement:
             found = refine_edges(image, found, settings, notes)
-        return found
-    return segment_threshold(image, settings.blur_sigma_px, settings.particles)
+        return found, shapes
+    return segment_threshold(image, settings.blur_sigma_px, settings.particles), None
 
 
 def confident_regions(prob: np.ndarray, found: np.ndarray, min_confidence: float) -> tuple[np.ndarray, int]:
@@ -70,6 +90,8 @@ __all__ = [
     "particle_signal",
     "refine_edges",
     "segment",
+    "segment_with_shapes",
+    "ShapeField",
     "segment_threshold",
 ]
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..errors import NanosizerError
 from .preprocess import normalise
+from .shapes import ShapeField
 
 MODEL_NAME = "deeplabv3plus_r18.onnx"
 _process_threads: int | None = None  # this process's inference threads (None: all cores)
@@ -158,19 +159,20 @@ def _identity(path: str) -> tuple[Path, str, dict]:
     return path, hashlib.sha256(data).hexdigest(), info
 
 
-def tile_layout(length: int, tile: int, overlap: int) -> tuple[int, list[int]]:
+def tile_layout(length: int, tile: int, overlap: int, step: int = 1) -> tuple[int, list[int]]:
     """Tile size and start offsets covering ``length`` px with tiles of at most ``tile`` px.
 
     The fewest tiles that keep at least ``overlap`` px between neighbours, shrunk to share the
-    length evenly (sizes stay multiples of 16), so little is computed twice.
+    length evenly (sizes stay multiples of 16), so little is computed twice. Starts are
+    multiples of ``step`` (outputs at a coarser stride need it; ``length`` must be one too).
     """
     if length <= tile:
         return -(-length // ALIGN) * ALIGN, [0]
     count = -(-(length - overlap) // (tile - overlap))
     size = -(-(length + (count - 1) * overlap) // count)
     size = min(tile, -(-size // ALIGN) * ALIGN)
-    starts = np.linspace(0, length - size, count).round().astype(int).tolist()
-    return size, starts
+    starts = (np.linspace(0, length - size, count) / step).round().astype(int) * step
+    return size, starts.tolist()
 
 
 def _ramp(n: int, overlap: int) -> np.ndarray:
@@ -187,6 +189,11 @@ def blend_weight(height: int, width: int, overlap: int) -> np.ndarray:
     return np.outer(_ramp(height, overlap), _ramp(width, overlap))
 
 
+def has_shapes(model: NetworkModel) -> bool:
+    """Whether a model also predicts particle outlines (object probability and rays)."""
+    return [o.name for o in model.session.get_outputs()][1:3] == ["objects", "rays"]
+
+
 def predict_probability(
     model: NetworkModel, image01: np.ndarray, tile: int = TILE, overlap: int = OVERLAP, batch: int = 4
 ) -> np.ndarray:
@@ -196,30 +203,62 @@ def predict_probability(
     overlapping tiles (:func:`tile_layout`), ``batch`` at a time, blended by
     :func:`blend_weight`. Tiles bound the memory of any image size.
     """
+    return predict_maps(model, image01, tile, overlap, batch)["probability"]
+
+
+def predict_maps(
+    model: NetworkModel,
+    image01: np.ndarray,
+    tile: int = TILE,
+    overlap: int = OVERLAP,
+    batch: int = 4,
+    shapes: bool = False,
+) -> dict[str, np.ndarray]:
+    """The network's outputs for a normalised image, tiled and blended as
+    :func:`predict_probability` describes: ``probability`` (H, W) and, with ``shapes``,
+    ``objects`` (h, w) and ``rays`` (n, h, w) on the stride-4 grid, h = ceil(H / 4).
+    """
+    names = ["probability", "objects", "rays"] if shapes else [model.session.get_outputs()[0].name]
     h, w = image01.shape
     tile = max(4 * ALIGN, tile // ALIGN * ALIGN)
     overlap = min(overlap, tile // 4)
-    th, rows = tile_layout(h, tile, overlap)
-    tw, cols = tile_layout(w, tile, overlap)
-    ph, pw = max(h, th), max(w, tw)
+    step = 4 if shapes else 1
+    # Coarse outputs need tile starts on their grid: the image is padded to whole 16 px cells.
+    fh, fw = (-(-h // ALIGN) * ALIGN, -(-w // ALIGN) * ALIGN) if shapes else (h, w)
+    th, rows = tile_layout(fh, tile, overlap, step)
+    tw, cols = tile_layout(fw, tile, overlap, step)
+    ph, pw = max(fh, th), max(fw, tw)
     padded = np.pad(image01, ((0, ph - h), (0, pw - w)), mode="reflect") if (ph, pw) != (h, w) else image01
     padded = np.ascontiguousarray(padded, dtype=np.float32)
     boxes = [(r, c) for r in rows for c in cols]
+    strides = {name: (1 if k == 0 else 4) for k, name in enumerate(names)}
+    crop = {name: (slice(None), slice(0, -(-h // s)), slice(0, -(-w // s))) for name, s in strides.items()}
     if len(boxes) == 1:
-        out = model.session.run(None, {model.input_name: padded[None, None]})[0]
-        return out[0, 0, :h, :w]
+        outs = model.session.run(names, {model.input_name: padded[None, None]})
+        return {name: _squeeze(out[0][crop[name]]) for name, out in zip(names, outs, strict=True)}
     batch = max(1, min(batch, (512 * 512 * 4) // (th * tw)))  # bounds activation memory on big tiles
-    weight = blend_weight(th, tw, overlap)
-    acc = np.zeros((ph, pw), np.float32)
-    norm = np.zeros((ph, pw), np.float32)
+    acc, norm, weight = {}, {}, {}
+    for name, s in strides.items():
+        acc[name], norm[name] = None, np.zeros((ph // s, pw // s), np.float32)
+        weight[name] = blend_weight(th // s, tw // s, overlap // s)
     for k in range(0, len(boxes), batch):
         chunk = boxes[k : k + batch]
         stack = np.stack([padded[r : r + th, c : c + tw] for r, c in chunk])[:, None]
-        probs = model.session.run(None, {model.input_name: stack})[0][:, 0]
-        for (r, c), p in zip(chunk, probs, strict=True):
-            acc[r : r + th, c : c + tw] += p * weight
-            norm[r : r + th, c : c + tw] += weight
-    return (acc / norm)[:h, :w]
+        outs = model.session.run(names, {model.input_name: stack})
+        for name, out in zip(names, outs, strict=True):
+            s = strides[name]
+            if acc[name] is None:
+                acc[name] = np.zeros((out.shape[1], ph // s, pw // s), np.float32)
+            for (r, c), tile_out in zip(chunk, out, strict=True):
+                window = (slice(r // s, (r + th) // s), slice(c // s, (c + tw) // s))
+                acc[name][(slice(None), *window)] += tile_out * weight[name]
+                norm[name][window] += weight[name]
+    return {name: _squeeze((acc[name] / norm[name])[crop[name]]) for name in names}
+
+
+def _squeeze(out: np.ndarray) -> np.ndarray:
+    """One-channel outputs as 2-D arrays, the rays as (n, h, w)."""
+    return out[0] if out.shape[0] == 1 else out
 
 
 def network_input(image: np.ndarray, particles: str = "dark") -> np.ndarray:
@@ -273,6 +312,21 @@ def auto_zoom(data01: np.ndarray, target_px: float = TARGET_PARTICLE_PX) -> floa
     return 1.0 if 0.7 <= zoom <= 1.4 else round(zoom, 3)
 
 
+OUTLINE_SIZES_PX = (16.0, 70.0)  # typical particle sizes the shape head works at without resampling
+
+
+def outline_zoom(data01: np.ndarray) -> float:
+    """Zoom for the shape outputs: 1 unless the typical particle is larger than the shape head
+    was trained on (:data:`OUTLINE_SIZES_PX`; 16–80 px in training), then the zoom that brings
+    it to :data:`TARGET_PARTICLE_PX` (at least 0.25). Never enlarged: the quick size estimate
+    reads textured or hollow particles as small (most generated training scenes would have
+    been enlarged ×2, four times the work, for nothing)."""
+    size = typical_particle_px(data01)
+    if size is None or size <= OUTLINE_SIZES_PX[1]:
+        return 1.0
+    return round(float(max(TARGET_PARTICLE_PX / size, 0.25)), 3)
+
+
 def input_probability(
     data: np.ndarray, model_path: str | Path | None = None, zoom: float = 1.0
 ) -> np.ndarray:
@@ -281,10 +335,26 @@ def input_probability(
     ``zoom`` (a number; :func:`auto_zoom` picks one) resamples the image for the network and
     the probability back.
     """
-    model = load_model(model_path)
-    if zoom == 1.0:
-        return predict_probability(model, data)
-    prob = predict_probability(model, rescale(data, zoom))
-    from skimage.transform import resize
+    return input_maps(data, model_path, zoom)[0]
 
-    return resize(prob, data.shape, order=1, anti_aliasing=False, preserve_range=True).astype(np.float32)
+
+def input_maps(
+    data: np.ndarray, model_path: str | Path | None = None, zoom: float = 1.0, shapes: bool = False
+) -> tuple[np.ndarray, ShapeField | None]:
+    """:func:`input_probability` and, with ``shapes``, the outline predictions of the same
+    forward pass (a :class:`~nanosizer.segment.shapes.ShapeField`, mapped back through ``zoom``)."""
+    model = load_model(model_path)
+    if shapes and not has_shapes(model):
+        raise NanosizerError(
+            "this model has no shape head: learned separation needs one "
+            "(use the shipped model, or --separation uecs / separation='uecs')",
+            model.path,
+        )
+    maps = predict_maps(model, data if zoom == 1.0 else rescale(data, zoom), shapes=shapes)
+    prob = maps["probability"]
+    if zoom != 1.0:
+        from skimage.transform import resize
+
+        prob = resize(prob, data.shape, order=1, anti_aliasing=False, preserve_range=True).astype(np.float32)
+    field = ShapeField(maps["objects"], maps["rays"], zoom) if shapes else None
+    return prob, field

@@ -10,6 +10,9 @@ from scipy import ndimage as ndi
 from ..measure.geometry import contour_geometry, is_convex
 from ..regions import Region, regions_from_mask
 from ..segment.cleanup import circle_area_px
+from ..segment.shapes import ShapeField
+from .excluded import excluded_entry
+from .learned import learned_split
 from .uecs import uecs_split
 from .watershed import watershed_split
 
@@ -39,7 +42,9 @@ def count_holes(mask: np.ndarray) -> int:
     return count - 1
 
 
-def separate_particles(mask: np.ndarray, pixel_size_nm: float, settings) -> Separation:
+def separate_particles(
+    mask: np.ndarray, pixel_size_nm: float, settings, shapes: ShapeField | None = None
+) -> Separation:
     """Find particles in a cleaned binary map and split the overlapping ones.
 
     Parameters
@@ -51,8 +56,17 @@ def separate_particles(mask: np.ndarray, pixel_size_nm: float, settings) -> Sepa
     settings : Settings
         ``separation``, the convexity thresholds, ``min_convexity``, ``max_holes``,
         ``min_marker_px``, ``watershed_h_px`` and ``remove_border``.
+    shapes : ShapeField, optional
+        The network's outline predictions: required by ``separation='learned'``
+        (:mod:`.learned`), ignored otherwise.
     """
     result = Separation(particles=[])
+    if settings.separation == "learned":
+        if shapes is None:
+            raise ValueError("learned separation needs the network's outline predictions (shapes=)")
+        learned_split(mask, shapes, settings, result)
+        _drop_border(result, mask.shape, settings)
+        return result
     regions = regions_from_mask(mask)
     result.regions = len(regions)
     convex = []
@@ -74,19 +88,23 @@ def separate_particles(mask: np.ndarray, pixel_size_nm: float, settings) -> Sepa
                 if geom.convexity < settings.min_convexity
                 else f"{holes} holes"
             )
-            result.excluded.append(_excluded(region, f"unseparable ({why})"))
+            result.excluded.append(excluded_entry(region, f"unseparable ({why})"))
             result.excluded_regions.append((region, "unseparable"))
             continue
         if settings.separation == "none":
             result.particles.append(region)
             continue
         _split(region, settings, min_marker, result)
+    _drop_border(result, mask.shape, settings)
+    return result
+
+
+def _drop_border(result: Separation, shape: tuple[int, int], settings) -> None:
     if settings.remove_border:
-        kept = [p for p in result.particles if not p.touches_border(mask.shape)]
-        result.border_particles = [p for p in result.particles if p.touches_border(mask.shape)]
+        kept = [p for p in result.particles if not p.touches_border(shape)]
+        result.border_particles = [p for p in result.particles if p.touches_border(shape)]
         result.border_removed = len(result.border_particles)
         result.particles = kept
-    return result
 
 
 def marker_limit_px(single: list[Region], pixel_size_nm: float, settings) -> float:
@@ -115,9 +133,9 @@ def _split(region: Region, settings, min_marker: float, result: Separation) -> N
             rounds=settings.uecs_rounds,
         )
         for _ in range(discarded):
-            result.excluded.append(_excluded(region, "UECS piece non-convex after regrowth"))
+            result.excluded.append(excluded_entry(region, "UECS piece non-convex after regrowth"))
         if not pieces:
-            result.excluded.append(_excluded(region, "UECS found no convex marker"))
+            result.excluded.append(excluded_entry(region, "UECS found no convex marker"))
             result.excluded_regions.append((region, "no convex marker"))
         elif discarded:
             result.excluded_regions.append((region, "non-convex part"))
@@ -136,15 +154,3 @@ def _crop_piece(piece: np.ndarray, region: Region, separated: bool, geometry=Non
     crop = Region(piece[r0:r1, c0:c1], region.top + int(r0), region.left + int(c0), separated)
     crop.geometry = geometry
     return crop
-
-
-def _excluded(region: Region, reason: str) -> dict:
-    h, w = region.mask.shape
-    return {
-        "bbox_x": region.left,
-        "bbox_y": region.top,
-        "bbox_w": w,
-        "bbox_h": h,
-        "area_px": region.area_px,
-        "reason": reason,
-    }

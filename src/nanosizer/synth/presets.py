@@ -275,6 +275,20 @@ def training_faint(rng, size=512) -> SceneParams:
     return training_v3(rng, size, faint=0.5)
 
 
+def training_shapes(rng, size=384) -> SceneParams:
+    """Scenes for learning whole outlines: ``training-v2``'s image formation with particles at
+    the size the network works at (16–80 px across, where the automatic zoom brings them),
+    mostly overlapping or agglomerated, so hidden outlines are common."""
+    params = training_v2(rng, size)
+    params.mean_diameter_nm = _logu(rng, 16, 80) * params.pixel_size_nm
+    params.overlap = str(
+        rng.choice(["none", "touching", "low", "medium", "high"], p=[0.1, 0.2, 0.25, 0.25, 0.2])
+    )
+    params.agglomerate = _u(rng, 0.3, 0.9)
+    params.coverage = _u(rng, 0.1, 0.8)
+    return params
+
+
 PRESETS: dict[str, Callable] = {
     "ultrasmall-au": ultrasmall_au,
     "pt-cubes": pt_cubes,
@@ -291,6 +305,7 @@ PRESETS: dict[str, Callable] = {
     "training-v2": training_v2,
     "training-v3": training_v3,
     "training-faint": training_faint,
+    "training-shapes": training_shapes,
 }
 
 

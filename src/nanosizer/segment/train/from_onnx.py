@@ -49,7 +49,9 @@ def onnx_conv_weights(path: str | Path) -> dict[str, tuple[np.ndarray, np.ndarra
         raise ValueError(f"{path}: not an ONNX model ({type(exc).__name__})") from None
     consts = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
     for node in graph.node:
-        if node.op_type == "DequantizeLinear" and node.input[0] in consts:
+        if node.op_type == "Identity" and node.input[0] in consts:  # the exporter shares equal tensors
+            consts[node.output[0]] = consts[node.input[0]]
+        elif node.op_type == "DequantizeLinear" and node.input[0] in consts:
             axis = next((a.i for a in node.attribute if a.name == "axis"), 1)
             zero = consts[node.input[2]] if len(node.input) > 2 and node.input[2] else None
             consts[node.output[0]] = _dequantize(consts[node.input[0]], consts[node.input[1]], zero, axis)
@@ -82,7 +84,8 @@ def state_from_onnx(path: str | Path, decoder_channels: int = 128) -> dict:
     from .model import DeepLabV3Plus
 
     model = DeepLabV3Plus(decoder_channels)
-    convs = onnx_conv_weights(path)
+    # a model with a shape branch (segment/train/shapes.py) keeps it under "shapes": not read here
+    convs = {name: w for name, w in onnx_conv_weights(path).items() if not name.startswith("shapes.")}
     modules = list(model.named_modules())
     torch_convs = {name for name, m in modules if isinstance(m, nn.Conv2d)}
     if set(convs) != torch_convs:

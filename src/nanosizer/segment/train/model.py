@@ -107,13 +107,16 @@ class DeepLabV3Plus(nn.Module):
         )
         self.head = nn.Conv2d(decoder_channels, 1, 1)
 
-    def logits(self, x):
-        """Particle logits at the input resolution (H and W must be multiples of 16)."""
-        size = x.shape[2:]
+    def features(self, x):
+        """The decoder's stride-4 features, which the heads read (H and W multiples of 16)."""
         low, high = self.encoder((x - self.mean) / self.std)
         context = F.interpolate(self.aspp(high), size=low.shape[2:], mode="bilinear", align_corners=False)
-        out = self.head(self.decoder(torch.cat([context, self.skip(low)], dim=1)))
-        return F.interpolate(out, size=size, mode="bilinear", align_corners=False)
+        return self.decoder(torch.cat([context, self.skip(low)], dim=1))
+
+    def logits(self, x):
+        """Particle logits at the input resolution (H and W must be multiples of 16)."""
+        out = self.head(self.features(x))
+        return F.interpolate(out, size=x.shape[2:], mode="bilinear", align_corners=False)
 
     def forward(self, x):
         return torch.sigmoid(self.logits(x))

@@ -9,8 +9,8 @@ integer kernels, and on x86 CPUs without AVX-512 VNNI / AVX-VNNI those add uint8
 pairwise in 16 bits, which saturates with full-range weights and changes the result with the
 processor. With 7-bit weights the pairwise sums cannot overflow, so every CPU computes what the
 QDQ graph means. The first convolution (which sees the image) and the last (which gives the
-logits) stay in float: with 7-bit weights there, false particles on figure labels came back
-(see the model card for what was measured).
+logits, of every head) stay in float: with 7-bit weights there, false particles on figure
+labels came back (see the model card for what was measured).
 """
 
 from __future__ import annotations
@@ -40,6 +40,24 @@ SCHEME = (
     "int8 static, QDQ, per-channel 7-bit weights (reduce_range), uint8 activations, MinMax; "
     "first and last convolution in float"
 )
+
+
+def output_convs(graph) -> list[str]:
+    """Names of the convolutions that give the outputs (the logits of every head): those
+    reached from a graph output through other operations only (resize, sigmoid, scaling)."""
+    producer = {out: node for node in graph.node for out in node.output}
+    found, seen = [], set()
+    stack = [o.name for o in graph.output]
+    while stack:
+        node = producer.get(stack.pop())
+        if node is None or node.name in seen:
+            continue
+        seen.add(node.name)
+        if node.op_type == "Conv":
+            found.append(node.name)
+        else:
+            stack.extend(node.input)
+    return sorted(found)
 
 
 def quantize_onnx(
@@ -73,8 +91,9 @@ def quantize_onnx(
     with tempfile.TemporaryDirectory() as tmp:
         prepared = Path(tmp) / "prepared.onnx"
         quant_pre_process(str(model), str(prepared), skip_symbolic_shape=True)
-        convs = [node.name for node in onnx.load(str(prepared)).graph.node if node.op_type == "Conv"]
-        in_float = [convs[0], convs[-1]] if reduce_range and len(convs) > 2 and all(convs) else []
+        graph = onnx.load(str(prepared)).graph
+        convs = [node.name for node in graph.node if node.op_type == "Conv"]
+        in_float = [convs[0], *output_convs(graph)] if reduce_range and len(convs) > 2 and all(convs) else []
         quantized = Path(tmp) / "int8.onnx"
         quantize_static(
             str(prepared),

@@ -1,0 +1,310 @@
+"""Particle outlines for the network: a star-convex shape head beside the semantic one.
+
+The head reads the decoder's stride-4 features (what the semantic head reads) and predicts,
+at every grid point, the object probability (each particle's normalised distance transform)
+and the distances to the particle's *whole* outline along 32 rays (targets from the full
+masks of generated scenes, hidden parts included: :mod:`nanosizer.separate.star`).
+
+CPU path (no GPU lent): the shipped network stays frozen (weights read back from its ONNX
+file), its decoder features are computed once per scene, and only the head trains. One
+forward pass of the exported :class:`ShapeNet` gives all three outputs.
+
+    git show 20b48fb:src/nanosizer/data/model/deeplabv3plus_r18.onnx > float.onnx   # the float export
+    python -m nanosizer.segment.train.shapes --segmenter float.onnx --out runs/shapes \
+        --scenes 600 --steps 2500 --export runs/shapes/model.onnx
+    nanosizer quantize runs/shapes/model.onnx model_int8.onnx
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ...separate.star import GRID, N_RAYS, object_probability, ray_targets
+from .model import DeepLabV3Plus
+
+RAY_SCALE = 16.0  # the head's ray outputs are multiplied by this: px at the network's input
+SHAPE_PRESET = "training-shapes"
+
+
+class StarHead(nn.Module):
+    """A 1×1 projection, then 3×3 convolutions dilated 1, 2, 4 and 8 (a reach of ±15 grid
+    points, 60 px: a particle's centre sees its far edges in the fine features), then the
+    object logit and the 32 ray distances (px, ≥ 0) at stride 4."""
+
+    def __init__(self, channels: int = 128, width: int = 64, n_rays: int = N_RAYS, dilations=(1, 2, 4, 8)):
+        super().__init__()
+        layers = [nn.Conv2d(channels, width, 1), nn.ReLU(inplace=True)]
+        for d in dilations:
+            layers += [nn.Conv2d(width, width, 3, padding=d, dilation=d), nn.ReLU(inplace=True)]
+        self.body = nn.Sequential(*layers)
+        self.objects = nn.Conv2d(width, 1, 1)
+        self.rays = nn.Conv2d(width, n_rays, 1)
+
+    def forward(self, features):
+        body = self.body(features)
+        return self.objects(body), F.relu(self.rays(body)) * RAY_SCALE
+
+
+class ShapeBranch(nn.Module):
+    """The shape side of the network, on the shared encoder: its own ASPP and skip (started as
+    copies of the segmenter's, then trained) beside the segmenter's decoder features, joined
+    by the :class:`StarHead`.
+
+    Outlines of overlapping particles need context of their own: a two-layer head on the
+    frozen decoder features alone plateaued at 5.7 px mean ray error (its reach, ±3 grid
+    points, did not span a particle). The encoder and the decoder, the costly
+    parts, are computed once for both outputs (and a trainable copy of the separable decoder
+    cost a second per CPU training step).
+    """
+
+    def __init__(self, segmenter: DeepLabV3Plus):
+        super().__init__()
+        self.aspp = copy.deepcopy(segmenter.aspp)
+        self.skip = copy.deepcopy(segmenter.skip)
+        channels = segmenter.head.in_channels
+        self.head = StarHead(channels * 2 + self.skip[0].out_channels)
+        for p in self.parameters():
+            p.requires_grad_(True)
+
+    def forward(self, low, high, features, window=None):
+        """Object logits and rays; ``window`` (rows, cols slices of the stride-4 grid) crops the
+        context after the ASPP saw the whole of ``high``: its image pooling must see what
+        inference sees (training on pooled crops shifted every ray at inference)."""
+        context = F.interpolate(self.aspp(high), size=low.shape[2:], mode="bilinear", align_corners=False)
+        if window is not None:
+            context, low, features = (t[(..., *window)] for t in (context, low, features))
+        return self.head(torch.cat([context, self.skip(low), features], dim=1))
+
+
+class ShapeNet(DeepLabV3Plus):
+    """The segmenter and the shape branch in one graph: one forward pass, three outputs.
+
+    ``probability`` (N, 1, H, W) as before; ``objects`` (N, 1, H/4, W/4) object probability;
+    ``rays`` (N, 32, H/4, W/4) distances in input pixels from grid point (4i, 4j). The
+    segmenter's modules keep their names (its weights read back from the file as before);
+    the branch's live under ``shapes``.
+    """
+
+    def __init__(self, segmenter: DeepLabV3Plus, branch: ShapeBranch):
+        super().__init__(segmenter.head.in_channels, segmenter.mean, segmenter.std)
+        self.load_state_dict(segmenter.state_dict())
+        self.shapes = branch
+
+    def forward(self, x):
+        low, high = self.encoder((x - self.mean) / self.std)
+        context = F.interpolate(self.aspp(high), size=low.shape[2:], mode="bilinear", align_corners=False)
+        features = self.decoder(torch.cat([context, self.skip(low)], dim=1))
+        logits = F.interpolate(self.head(features), size=x.shape[2:], mode="bilinear", align_corners=False)
+        objects, rays = self.shapes(low, high, features)
+        return torch.sigmoid(logits), torch.sigmoid(objects), rays
+
+
+def shape_scene(seed: int, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One training scene: network input (H, W), object probability and rays on the grid."""
+    from ...synth import generate, preset_params
+    from ..network import network_input
+
+    rng = np.random.default_rng(seed)
+    scene = generate(preset_params(SHAPE_PRESET, rng, size), rng, with_table=False)
+    objects = object_probability(scene.labels)[::GRID, ::GRID]
+    rays = ray_targets(scene.labels, scene.full_masks)
+    return network_input(scene.image).astype(np.float32), objects, rays.astype(np.float16)
+
+
+def shape_loss(objects_logit, rays, target_objects, target_rays) -> torch.Tensor:
+    """StarDist's loss: binary cross-entropy of the object probability, plus the mean absolute
+    ray error (in units of ``RAY_SCALE``) weighted by the object probability target."""
+    bce = F.binary_cross_entropy_with_logits(objects_logit, target_objects)
+    weight = target_objects
+    l1 = (weight * (rays - target_rays).abs()).sum() / (weight.sum() * rays.shape[1] + 1e-6)
+    return bce + l1 / RAY_SCALE
+
+
+def frozen_segmenter(onnx_path: Path) -> DeepLabV3Plus:
+    """The network of an ONNX model file as a frozen torch module (int8 weights dequantised)."""
+    from .from_onnx import decoder_channels_of, state_from_onnx
+
+    model = DeepLabV3Plus(decoder_channels_of(onnx_path))
+    model.load_state_dict(state_from_onnx(onnx_path, decoder_channels_of(onnx_path)))
+    model.eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model
+
+
+def feature_pool(model, seeds, size: int, workers: int = 2):
+    """Frozen encoder (stride 4 and 16) and decoder features (float16) and targets of the scenes ``seeds``,
+    generated in ``workers`` processes while this one runs the encoder."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    lows, highs, feats, objects, rays = [], [], [], [], []
+    with ProcessPoolExecutor(workers, mp_context=get_context("forkserver")) as pool:
+        for image, obj, ray in pool.map(shape_scene, seeds, [size] * len(seeds)):
+            with torch.no_grad():
+                x = torch.from_numpy(image)[None, None]
+                low, high = model.encoder((x - model.mean) / model.std)
+                feats.append(model.features(x)[0].half())
+            lows.append(low[0].half())
+            highs.append(high[0].half())
+            objects.append(torch.from_numpy(obj)[None])
+            rays.append(torch.from_numpy(ray))
+    return tuple(torch.stack(t) for t in (lows, highs, feats, objects, rays))
+
+
+def train_head(
+    segmenter_onnx: Path,
+    out: Path,
+    scenes: int = 480,
+    steps: int = 2000,
+    batch: int = 8,
+    size: int = 384,
+    lr: float = 1e-3,
+    seed: int = 0,
+    val_scenes: int = 24,
+    crop: int = 64,
+) -> dict:
+    """Train the shape branch on the frozen encoder of a segmenter; write ``out/head.pt`` and
+    ``out/log.json``. The branch's ASPP and skip copies learn at a third of the head's rate.
+    Each batch takes one random window of ``crop`` grid points (a multiple of 4) from every scene.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(seed)
+    model = frozen_segmenter(segmenter_onnx)
+    tic = time.perf_counter()
+    lows, highs, feats, objects, rays = feature_pool(
+        model, [30_000 + seed * 100_000 + k for k in range(scenes)], size
+    )
+    val = feature_pool(model, [29_000 + k for k in range(val_scenes)], size)
+    t_data = time.perf_counter() - tic
+    crop = min(crop, lows.shape[2] // 4 * 4, lows.shape[3] // 4 * 4)
+    branch = ShapeBranch(model)
+    branch.eval()  # batch norms stay the folded affine maps, no dropout: a fine-tune of fixed statistics
+    context = [p for name, p in branch.named_parameters() if not name.startswith("head.")]
+    opt = torch.optim.AdamW(
+        [{"params": branch.head.parameters()}, {"params": context, "lr": lr / 3}], lr=lr, weight_decay=1e-4
+    )
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[lr, lr / 3], total_steps=steps, pct_start=0.05)
+    generator = torch.Generator().manual_seed(seed)
+    history = []
+    tic = time.perf_counter()
+    for step in range(steps):
+        idx = torch.randint(0, len(lows), (batch,), generator=generator)
+        r, c = (
+            int(v) * 4 for v in torch.randint(0, (lows.shape[2] - crop) // 4 + 1, (2,), generator=generator)
+        )
+        window = (slice(r, r + crop), slice(c, c + crop))  # on the stride-4 grid
+        logit, pred = branch(lows[idx].float(), highs[idx].float(), feats[idx].float(), window)
+        loss = shape_loss(logit, pred, objects[idx][(..., *window)], rays[idx][(..., *window)].float())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        if step % 250 == 0 or step == steps - 1:
+            vloss = validation_loss(branch, val)
+            history.append({"step": step, "loss": loss.item(), "val_loss": vloss})
+            print(f"step {step}: loss {loss.item():.4f}, validation {vloss:.4f}", flush=True)
+            torch.save({"branch": branch.state_dict(), "step": step}, out / "head.pt")
+    t_train = time.perf_counter() - tic
+    log = {
+        "segmenter": str(segmenter_onnx),
+        "scenes": scenes,
+        "scene_size": size,
+        "preset": SHAPE_PRESET,
+        "steps": steps,
+        "batch": batch,
+        "crop_px": crop * GRID,
+        "lr": lr,
+        "seed": seed,
+        "data_s": round(t_data),
+        "train_s": round(t_train),
+        "history": history,
+    }
+    torch.save({"branch": branch.state_dict(), "step": steps, "log": log}, out / "head.pt")
+    (out / "log.json").write_text(json.dumps(log, indent=1))
+    return log
+
+
+def validation_loss(branch: ShapeBranch, val, chunk: int = 8) -> float:
+    """Mean :func:`shape_loss` over the validation scenes, a few at a time (bounded memory)."""
+    lows, highs, feats, objects, rays = val
+    total = 0.0
+    with torch.no_grad():
+        for k in range(0, len(lows), chunk):
+            part = slice(k, k + chunk)
+            logit, pred = branch(lows[part].float(), highs[part].float(), feats[part].float())
+            total += float(shape_loss(logit, pred, objects[part], rays[part].float())) * len(logit)
+    return total / len(lows)
+
+
+def export_shape_model(
+    segmenter_onnx: Path, head_checkpoint: Path, out: Path, metadata: dict | None = None
+) -> Path:
+    """Write ``out`` (.onnx, float): the segmenter of ``segmenter_onnx`` and the trained shape
+    branch as one :class:`ShapeNet` graph (outputs ``probability``, ``objects``, ``rays``), atomically.
+
+    The segmenter's own metadata is carried over; the head's training log and ``metadata``
+    are added under ``shape_head``. ``nanosizer quantize`` then makes the shipped int8 file.
+    """
+    import onnx
+
+    segmenter = frozen_segmenter(segmenter_onnx)
+    state = torch.load(head_checkpoint, map_location="cpu", weights_only=False)
+    branch = ShapeBranch(segmenter)
+    branch.load_state_dict(state["branch"])
+    model = ShapeNet(segmenter, branch).eval()
+    out = Path(out)
+    tmp = out.with_name(out.name + ".tmp")
+    dynamic = {0: "n", 2: "h", 3: "w"}
+    torch.onnx.export(
+        model,
+        (torch.rand(1, 1, 256, 256),),
+        str(tmp),
+        input_names=["image"],
+        output_names=["probability", "objects", "rays"],
+        dynamic_axes={"image": dynamic, "probability": dynamic, "objects": dynamic, "rays": dynamic},
+        opset_version=17,
+        dynamo=False,
+    )
+    proto = onnx.load(str(tmp))
+    source = {p.key: p.value for p in onnx.load(str(segmenter_onnx), load_external_data=False).metadata_props}
+    info = json.loads(source.get("nanosizer", "{}"))
+    info["shape_head"] = {**state.get("log", {}), "n_rays": N_RAYS, "grid": GRID, **(metadata or {})}
+    del proto.metadata_props[:]
+    for key, value in {**source, "nanosizer": json.dumps(info)}.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.save(proto, str(tmp))
+    tmp.replace(out)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--segmenter", type=Path, required=True, help="float ONNX model to freeze")
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--scenes", type=int, default=480)
+    parser.add_argument("--steps", type=int, default=2000)
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--size", type=int, default=384)
+    parser.add_argument("--export", type=Path, default=None, help="write segmenter + head as this ONNX file")
+    parser.add_argument("--skip-training", action="store_true", help="only export the head in --out")
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    if not args.skip_training:
+        train_head(args.segmenter, args.out, args.scenes, args.steps, args.batch, args.size)
+    if args.export:
+        export_shape_model(args.segmenter, args.out / "head.pt", args.export)
+
+
+if __name__ == "__main__":
+    main()

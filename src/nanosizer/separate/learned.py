@@ -1,0 +1,80 @@
+"""Learned separation: particles from the network's whole-outline predictions (star polygons).
+
+Candidates are the object-probability peaks inside the particle map; their polygons go
+through non-maximum suppression (:func:`~nanosizer.separate.star.suppress`), which keeps truly
+overlapping pairs. Where a particle borders the background its edge comes from the particle
+map (polygon ∩ map), where it is hidden under another one from the predicted outline; a
+region with a single outline keeps its own segmented edge when it is convex. What no outline
+explains (non-convex remnants, junk) is excluded with a reason, as UECS's leftovers are.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from ..measure.geometry import contour_geometry, is_convex
+from ..regions import Region, regions_from_labels
+from ..segment.shapes import ShapeField
+from .excluded import excluded_entry
+from .star import candidates, suppress
+
+MIN_SUPPORT = 0.5  # an outline with less than this share of its area in the particle map is rejected
+LEFTOVER_FRACTION = 0.25  # unexplained pieces above this share of the median particle are excluded
+
+
+def learned_split(binary: np.ndarray, field: ShapeField, settings, result) -> None:
+    """Fill ``result`` (a :class:`~nanosizer.separate.separate.Separation`) with the particles
+    the outlines give, the regions none explains, and the counts."""
+    labels, count = ndi.label(binary, structure=np.ones((3, 3), bool))
+    result.regions = count
+    peaks = candidates(field.objects, settings.object_threshold)
+    points = field.points(peaks)
+    rows, cols = np.rint(points).astype(np.int64).T
+    h, w = binary.shape
+    inside = (rows >= 0) & (rows < h) & (cols >= 0) & (cols < w)
+    inside[inside] = binary[rows[inside], cols[inside]]
+    peaks, points = peaks[inside], points[inside]
+    owner = labels[rows[inside], cols[inside]]
+    scores = field.objects[peaks[:, 0], peaks[:, 1]]
+    kept = suppress(points, field.distances(peaks), scores, binary.shape, settings.max_outline_overlap)
+    outlines: dict[int, list[Region]] = {}
+    for index, polygon in kept:
+        clipped = _within(polygon, labels, owner[index])
+        if clipped is not None and clipped.area_px >= MIN_SUPPORT * polygon.area_px:
+            outlines.setdefault(int(owner[index]), []).append(clipped)
+    for value, region in enumerate(regions_from_labels(labels), start=1):
+        found = outlines.get(value, [])
+        if len(found) == 1:
+            region.geometry = contour_geometry(region.mask)
+            if is_convex(region.geometry, settings.convexity_threshold, settings.solidity_threshold):
+                result.particles.append(region)  # one particle: its own segmented edge
+                continue
+        if len(found) > 1:
+            result.non_convex_regions += 1
+        result.particles.extend(found)
+    _exclude_leftovers(labels, result)
+
+
+def _within(polygon: Region, labels: np.ndarray, value: int) -> Region | None:
+    """The polygon's pixels that belong to region ``value`` of the map, cropped (None if none)."""
+    mask = polygon.mask & (labels[polygon.slices] == value)
+    if not mask.any():
+        return None
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    crop = mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    return Region(crop, polygon.top + int(rows[0]), polygon.left + int(cols[0]), separated=True)
+
+
+def _exclude_leftovers(labels: np.ndarray, result) -> None:
+    """Pieces of the map that no kept outline covers, if large enough to be a particle."""
+    covered = np.zeros(labels.shape, bool)
+    for p in result.particles:
+        covered[p.slices] |= p.mask
+    covered = ndi.binary_dilation(covered, iterations=2)
+    left, _ = ndi.label((labels > 0) & ~covered, structure=np.ones((3, 3), bool))
+    typical = np.median([p.area_px for p in result.particles]) if result.particles else 0.0
+    for piece in regions_from_labels(left):
+        if piece.area_px >= max(LEFTOVER_FRACTION * typical, 9):
+            result.excluded.append(excluded_entry(piece, "no learned outline"))
+            result.excluded_regions.append((piece, "no learned outline"))

@@ -1,0 +1,60 @@
+"""The shape head: its targets, a tiny training run on a frozen segmenter, and the exported
+model's three outputs as inference reads them."""
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("onnx")
+
+from nanosizer.segment.network import has_shapes, load_model, predict_maps, predict_probability  # noqa: E402
+from nanosizer.segment.train.export import export_onnx  # noqa: E402
+from nanosizer.segment.train.from_onnx import state_from_onnx  # noqa: E402
+from nanosizer.segment.train.model import DeepLabV3Plus  # noqa: E402
+from nanosizer.segment.train.shapes import export_shape_model, shape_scene, train_head  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def tiny_segmenter(tmp_path_factory):
+    """A small random DeepLabv3+ exported as inference ships it."""
+    folder = tmp_path_factory.mktemp("segmenter")
+    torch.manual_seed(0)
+    model = DeepLabV3Plus(decoder_channels=16).eval()
+    torch.save(
+        {"recipe": {"decoder_channels": 16}, "model": model.state_dict(), "step": 0, "best_iou": 0.0},
+        folder / "seg.pt",
+    )
+    return export_onnx(folder / "seg.pt", folder / "seg.onnx")
+
+
+def test_shape_scenes_are_seeded_and_their_targets_agree():
+    image, objects, rays = shape_scene(7, 128)
+    again = shape_scene(7, 128)
+    np.testing.assert_array_equal(image, again[0])
+    assert objects.shape == (32, 32) and rays.shape == (32, 32, 32)
+    assert ((rays.max(axis=0) > 0) == (objects > 0)).all()  # rays exactly where a particle is
+    assert 0 <= objects.min() and objects.max() == pytest.approx(1.0)
+
+
+def test_head_trains_on_a_frozen_segmenter_and_exports_one_graph(tiny_segmenter, tmp_path):
+    log = train_head(tiny_segmenter, tmp_path / "run", scenes=4, steps=40, batch=2, size=128, val_scenes=2)
+    history = log["history"]
+    assert history[-1]["val_loss"] < history[0]["val_loss"]
+    out = export_shape_model(tiny_segmenter, tmp_path / "run" / "head.pt", tmp_path / "shapes.onnx")
+    model, plain = load_model(out), load_model(tiny_segmenter)
+    assert has_shapes(model) and not has_shapes(plain)
+    image = np.random.default_rng(0).random((100, 140)).astype(np.float32)
+    maps = predict_maps(model, image, tile=64, shapes=True)
+    assert maps["objects"].shape == (25, 35) and maps["rays"].shape == (32, 25, 35)
+    assert maps["rays"].min() >= 0
+    # the segmenter inside is the one it was built from
+    whole = predict_maps(model, image, shapes=True)
+    np.testing.assert_allclose(whole["probability"], predict_probability(plain, image), atol=1e-5)
+    assert whole["rays"].shape == maps["rays"].shape
+    assert model.info["shape_head"]["steps"] == 40
+    # the segmenter's weights still read back from the combined file (fine-tuning from it)
+    segmenter = state_from_onnx(out, 16)
+    assert all(
+        torch.equal(v, w)
+        for v, w in zip(segmenter.values(), state_from_onnx(tiny_segmenter, 16).values(), strict=True)
+    )

@@ -1,0 +1,109 @@
+"""Star-convex outlines: ray targets, polygons, suppression and the learned separation on
+outline predictions made from the truth (the network's part is tested with the model)."""
+
+import numpy as np
+import pytest
+
+from nanosizer.metrics import instance_f1
+from nanosizer.regions import Region, paint_labels
+from nanosizer.segment.shapes import GRID, ShapeField
+from nanosizer.separate import separate_particles
+from nanosizer.separate.star import (
+    object_probability,
+    polygon_region,
+    polygon_vertices,
+    ray_distances,
+    ray_targets,
+    suppress,
+)
+from nanosizer.settings import Settings
+from nanosizer.synth import generate, preset_params
+
+
+def disc(shape, centre, radius):
+    rr, cc = np.ogrid[: shape[0], : shape[1]]
+    return (rr - centre[0]) ** 2 + (cc - centre[1]) ** 2 <= radius**2
+
+
+def test_rays_of_a_disc_are_its_radius_and_fill_back_to_it():
+    mask = disc((80, 80), (40, 40), 20.0)
+    d = ray_distances(mask, [(40, 40)])[0]
+    assert d.shape == (32,)
+    np.testing.assert_allclose(d, 20.35, atol=0.55)  # the digitised edge: 19.85–20.85
+    region = polygon_region(polygon_vertices(np.array([40.0, 40.0]), d), mask.shape)
+    iou = (region.mask & mask[region.slices]).sum() / (
+        mask.sum() + region.area_px - (region.mask & mask[region.slices]).sum()
+    )
+    assert iou > 0.97
+    assert abs(region.area_px / mask.sum() - 1) < 0.03
+
+
+def test_rays_from_off_centre_points_reach_the_same_outline():
+    mask = disc((80, 80), (40, 40), 20.0)
+    for point in [(30, 45), (50, 33)]:
+        d = ray_distances(mask, [point])[0]
+        region = polygon_region(polygon_vertices(np.array(point, float), d), mask.shape)
+        assert abs(region.area_px / mask.sum() - 1) < 0.04
+
+
+def test_ray_targets_give_a_covered_particle_its_whole_outline():
+    shape = (100, 100)
+    big = Region(disc(shape, (50, 40), 22.0), 0, 0)
+    small = Region(disc(shape, (50, 58), 15.0), 0, 0)  # overlaps the big one
+    labels = paint_labels([big, small], shape)  # the smaller one stays visible in the overlap
+    rays = ray_targets(labels, [big, small])
+    # the big disc's grid points lie in its visible part, yet their rays reach its full outline
+    i, j = 50 // GRID, 32 // GRID
+    assert labels[i * GRID, j * GRID] == 1
+    region = polygon_region(polygon_vertices(np.array([i * GRID, j * GRID], float), rays[:, i, j]), shape)
+    assert abs(region.area_px / big.area_px - 1) < 0.04
+    assert region.area_px > np.count_nonzero(labels == 1) * 1.1  # more than what is visible
+
+
+def test_suppression_keeps_overlapping_pairs_and_drops_duplicates():
+    shape = (100, 120)
+    points = np.array([[50.0, 40.0], [51.0, 42.0], [50.0, 72.0]])
+    distances = np.array([np.full(32, 20.0), np.full(32, 19.0), np.full(32, 20.0)])
+    kept = suppress(points, distances, np.array([0.9, 0.8, 0.7]), shape, max_overlap=0.6)
+    assert [k for k, _ in kept] == [0, 2]  # centres 32 px apart: 27 % of the smaller shared
+
+
+def test_object_probability_peaks_at_one_per_particle():
+    shape = (60, 60)
+    labels = paint_labels(
+        [Region(disc(shape, (20, 20), 10), 0, 0), Region(disc(shape, (40, 40), 8), 0, 0)], shape
+    )
+    target = object_probability(labels)
+    assert target[labels == 0].max() == 0
+    for value in (1, 2):
+        assert target[labels == value].max() == pytest.approx(1.0)
+
+
+def oracle_field(scene) -> ShapeField:
+    """What a perfect shape head would predict for a generated scene."""
+    return ShapeField(
+        object_probability(scene.labels)[::GRID, ::GRID], ray_targets(scene.labels, scene.full_masks)
+    )
+
+
+@pytest.mark.parametrize("preset", ["overlap-high", "mixed-shapes"])
+def test_learned_separation_recovers_every_particle_from_perfect_outlines(preset):
+    rng = np.random.default_rng(5)
+    scene = generate(preset_params(preset, rng, 384), rng)
+    settings = Settings(separation="learned")
+    sep = separate_particles(scene.mask, scene.pixel_size_nm, settings, oracle_field(scene))
+    labels = paint_labels(sep.particles, scene.mask.shape)
+    inner = ~scene.table["touches_border"].to_numpy()
+    assert instance_f1(labels, scene.labels, inner) > 0.95
+    assert not any(p.touches_border(scene.mask.shape) for p in sep.particles)
+    if preset == "overlap-high":  # overlapping particles keep their whole outline
+        whole = np.mean([p.area_px for p in sep.particles])
+        truth = np.mean(
+            [r.area_px for r, b in zip(scene.full_masks, scene.table["touches_border"], strict=True) if not b]
+        )
+        assert abs(whole / truth - 1) < 0.05
+
+
+def test_learned_separation_needs_outline_predictions():
+    with pytest.raises(ValueError, match="outline predictions"):
+        separate_particles(np.ones((10, 10), bool), 1.0, Settings(separation="learned"))
