@@ -125,3 +125,12 @@ def test_an_image_too_big_for_memory_is_refused_with_the_way_out(tmp_path):
     assert (tmp_path / "o" / "small").is_dir()  # the batch went on
     workers, why = plan_workers([big], 4, budget_mb=2.5 * need)
     assert workers == 2 and "instead of 4" in why
+
+
+def test_learned_separation_plans_with_its_larger_need():
+    from nanosizer.memory import estimate_peak_mb, too_big_reason
+
+    uecs, learned = estimate_peak_mb(4096, 4096), estimate_peak_mb(4096, 4096, learned=True)
+    assert learned > uecs + 250  # measured: +278 MB at 4096²
+    assert too_big_reason(4096, 4096, (uecs + learned) / 2) is None
+    assert "needs about" in too_big_reason(4096, 4096, (uecs + learned) / 2, learned=True)

@@ -97,7 +97,8 @@ def analyze_file(job: FileJob) -> FileOutcome:
     try:
         for micrograph in iter_micrographs(job.path, job.pixel_size_nm):
             name = job.stem + micrograph.name[len(job.path.stem) :]
-            too_big = too_big_reason(*_analysed_shape(micrograph, job.settings), job.memory_mb)
+            learned = job.settings.separation == "learned"
+            too_big = too_big_reason(*_analysed_shape(micrograph, job.settings), job.memory_mb, learned)
             if too_big:
                 raise NanosizerError(too_big, job.path)
             result = analyze_micrograph(micrograph, job.settings, job.mask)

@@ -17,12 +17,17 @@ from pathlib import Path
 # 4911; least squares 508 + 16.4 per megapixel), with the margin of the largest at 8 %
 BASE_MB = 600.0
 PER_MEGAPIXEL_MB = 17.5
+# learned separation keeps the 32 ray maps and the polygons too: measured on 2026-12-02
+# (benchmarks/pipeline.py scenes) +32 MB at 2048² and +278 MB at 4096² over UECS
+LEARNED_PER_MEGAPIXEL_MB = 17.5
 HEADROOM = 0.9  # share of the available memory a run plans to use
 
 
-def estimate_peak_mb(height: int, width: int) -> float:
-    """Peak resident memory (MB) of analysing and writing one image of ``height`` × ``width`` px."""
-    return BASE_MB + PER_MEGAPIXEL_MB * height * width / 1e6
+def estimate_peak_mb(height: int, width: int, learned: bool = False) -> float:
+    """Peak resident memory (MB) of analysing and writing one image of ``height`` × ``width`` px
+    (``learned``: with learned separation)."""
+    per_megapixel = PER_MEGAPIXEL_MB + (LEARNED_PER_MEGAPIXEL_MB if learned else 0.0)
+    return BASE_MB + per_megapixel * height * width / 1e6
 
 
 def available_mb() -> float | None:
@@ -67,7 +72,9 @@ def image_shape(path: Path) -> tuple[int, int] | None:
         return None
 
 
-def plan_workers(files: list[Path], workers: int, budget_mb: float | None) -> tuple[int, str | None]:
+def plan_workers(
+    files: list[Path], workers: int, budget_mb: float | None, learned: bool = False
+) -> tuple[int, str | None]:
     """Workers that fit in ``budget_mb`` for the largest of ``files``, and why, when fewer."""
     if workers <= 1 or not budget_mb or not files:
         return workers, None
@@ -75,7 +82,7 @@ def plan_workers(files: list[Path], workers: int, budget_mb: float | None) -> tu
     if not shapes:
         return workers, None
     height, width = max(shapes, key=lambda s: s[0] * s[1])
-    need = estimate_peak_mb(height, width)
+    need = estimate_peak_mb(height, width, learned)
     fit = max(1, int(budget_mb * HEADROOM // need))
     if fit >= workers:
         return workers, None
@@ -85,11 +92,11 @@ def plan_workers(files: list[Path], workers: int, budget_mb: float | None) -> tu
     )
 
 
-def too_big_reason(height: int, width: int, budget_mb: float | None) -> str | None:
+def too_big_reason(height: int, width: int, budget_mb: float | None, learned: bool = False) -> str | None:
     """Why an image cannot be analysed within ``budget_mb`` (None when it fits or unknown)."""
     if not budget_mb:
         return None
-    need = estimate_peak_mb(height, width)
+    need = estimate_peak_mb(height, width, learned)
     if need <= budget_mb:
         return None
     return (
