@@ -28,7 +28,13 @@ def many(tmp_path_factory):
 def _start(folder, out, *extra):
     cmd = [sys.executable, "-m", "nanosizer.cli", "analyze", str(folder), "-o", str(out), "--workers", "2"]
     return subprocess.Popen(
-        [*cmd, "--no-report", *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [*cmd, "--no-report", *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # Ctrl-C at its default, as in a user's shell: an ignored SIGINT is inherited through
+        # exec, and an earlier test of this session may have left it ignored in pytest's process
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
@@ -75,9 +81,7 @@ def test_ctrl_c_stops_soon_and_leaves_a_resumable_run(many, tmp_path):
     tic = time.monotonic()
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=60)
-    # no hang (a timed bound, so a generous one: these machines are shared; alone it stops in
-    # ~2 s, inside the full suite on 2 cores it took 15-16 s twice on 2026-12-02, under study)
-    assert time.monotonic() - tic < 40
+    assert time.monotonic() - tic < 5
     assert process.returncode == 130, stderr
     assert "interrupted after" in stderr and "--resume" in stderr and "Traceback" not in stderr
     time.sleep(0.5)
