@@ -32,10 +32,15 @@ def _start(folder, out, *extra):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        # Ctrl-C at its default, as in a user's shell: an ignored SIGINT is inherited through
-        # exec, and an earlier test of this session may have left it ignored in pytest's process
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        preexec_fn=_default_interrupts,
     )
+
+
+def _default_interrupts() -> None:
+    """Ctrl-C as in a user's shell: an ignored or blocked SIGINT is inherited through exec, and
+    pytest's process may hold one (multiprocessing blocks it while starting its helpers)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def _wait_for_first_image(process, out, timeout=120):
