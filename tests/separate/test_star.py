@@ -3,6 +3,7 @@ outline predictions made from the truth (the network's part is tested with the m
 
 import numpy as np
 import pytest
+from helpers import disc_mask
 
 from nanosizer.metrics import instance_f1
 from nanosizer.regions import Region, paint_labels
@@ -20,13 +21,8 @@ from nanosizer.settings import Settings
 from nanosizer.synth import generate, preset_params
 
 
-def disc(shape, centre, radius):
-    rr, cc = np.ogrid[: shape[0], : shape[1]]
-    return (rr - centre[0]) ** 2 + (cc - centre[1]) ** 2 <= radius**2
-
-
 def test_rays_of_a_disc_are_its_radius_and_fill_back_to_it():
-    mask = disc((80, 80), (40, 40), 20.0)
+    mask = disc_mask((80, 80), (40, 40), 20.0)
     d = ray_distances(mask, [(40, 40)])[0]
     assert d.shape == (32,)
     np.testing.assert_allclose(d, 20.35, atol=0.55)  # the digitised edge: 19.85–20.85
@@ -39,7 +35,7 @@ def test_rays_of_a_disc_are_its_radius_and_fill_back_to_it():
 
 
 def test_rays_from_off_centre_points_reach_the_same_outline():
-    mask = disc((80, 80), (40, 40), 20.0)
+    mask = disc_mask((80, 80), (40, 40), 20.0)
     for point in [(30, 45), (50, 33)]:
         d = ray_distances(mask, [point])[0]
         region = polygon_region(polygon_vertices(np.array(point, float), d), mask.shape)
@@ -48,8 +44,8 @@ def test_rays_from_off_centre_points_reach_the_same_outline():
 
 def test_ray_targets_give_a_covered_particle_its_whole_outline():
     shape = (100, 100)
-    big = Region(disc(shape, (50, 40), 22.0), 0, 0)
-    small = Region(disc(shape, (50, 58), 15.0), 0, 0)  # overlaps the big one
+    big = Region(disc_mask(shape, (50, 40), 22.0), 0, 0)
+    small = Region(disc_mask(shape, (50, 58), 15.0), 0, 0)  # overlaps the big one
     labels = paint_labels([big, small], shape)  # the smaller one stays visible in the overlap
     rays = ray_targets(labels, [big, small])
     # the big disc's grid points lie in its visible part, yet their rays reach its full outline
@@ -71,7 +67,7 @@ def test_suppression_keeps_overlapping_pairs_and_drops_duplicates():
 def test_object_probability_peaks_at_one_per_particle():
     shape = (60, 60)
     labels = paint_labels(
-        [Region(disc(shape, (20, 20), 10), 0, 0), Region(disc(shape, (40, 40), 8), 0, 0)], shape
+        [Region(disc_mask(shape, (20, 20), 10), 0, 0), Region(disc_mask(shape, (40, 40), 8), 0, 0)], shape
     )
     target = object_probability(labels)
     assert target[labels == 0].max() == 0
