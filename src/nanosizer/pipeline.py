@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Generator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -59,12 +60,30 @@ def analyze_micrograph(
     micrograph: Micrograph, settings: Settings | None = None, mask: np.ndarray | None = None
 ) -> AnalysisResult:
     """Analyse one micrograph; with ``mask`` the given binary map replaces segmentation."""
+    stages = iter_analysis(micrograph, settings, mask)
+    while True:
+        try:
+            next(stages)
+        except StopIteration as done:
+            return done.value
+
+
+ANALYSIS_STAGES = ("segment", "separate", "measure")
+
+
+def iter_analysis(
+    micrograph: Micrograph, settings: Settings | None = None, mask: np.ndarray | None = None
+) -> Generator[str, None, AnalysisResult]:
+    """:func:`analyze_micrograph` one stage at a time: yields the name of each stage of
+    :data:`ANALYSIS_STAGES` as it finishes and returns the result (for progress in a GUI)."""
     timings: dict[str, float] = {}
     micrograph, settings, binary, shapes = prepared_map(micrograph, settings or Settings(), mask, timings)
+    yield "segment"
     px = micrograph.pixel_size_nm
     tic = time.perf_counter()
     separation = separate_particles(binary, px, settings, shapes)
     timings["separate_s"] = time.perf_counter() - tic
+    yield "separate"
     tic = time.perf_counter()
     table = measure_regions(
         separation.particles,
@@ -75,6 +94,7 @@ def analyze_micrograph(
     )
     labels = paint_labels(separation.particles, binary.shape)
     timings["measure_s"] = time.perf_counter() - tic
+    yield "measure"
     return AnalysisResult(micrograph, binary, labels, table, separation, settings, timings)
 
 

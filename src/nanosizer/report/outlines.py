@@ -27,6 +27,7 @@ def outlines_geojson(particles: list[Region], table, pixel_size_nm: float) -> di
     pixel centres at (i + 0.5) · pixel size, as the table's centroids)."""
     features = []
     hidden = table["hidden_fraction"].to_numpy() if len(table) else []
+    ids = table["particle_id"].tolist() if len(table) else []
     for k, region in enumerate(particles):
         ring = outline_px(region)
         nm = (ring + 0.5) * pixel_size_nm
@@ -35,7 +36,7 @@ def outlines_geojson(particles: list[Region], table, pixel_size_nm: float) -> di
                 "type": "Feature",
                 "geometry": {"type": "Polygon", "coordinates": [np.round(ring, 2).tolist()]},
                 "properties": {
-                    "particle_id": k + 1,
+                    "particle_id": int(ids[k]),
                     "hidden_fraction": float(hidden[k]),
                     "outline_nm": np.round(nm, 4).tolist(),
                 },
