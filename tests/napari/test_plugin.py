@@ -30,7 +30,8 @@ def analysed(make_napari_viewer, qtbot):
     return viewer, widget
 
 
-def test_reader_gives_the_pixel_size_as_scale_in_nm(make_napari_viewer, realdata):
+def test_reader_gives_the_pixel_size_as_scale_in_nm(realdata, make_napari_viewer):
+    # realdata comes first: when it skips, no viewer was made (napari's teardown needs a test that ran)
     from nanosizer.napari_plugin.reader import get_reader
 
     path = realdata / "dm" / "rsciio_multi_signal.dm3"
