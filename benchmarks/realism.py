@@ -4,8 +4,12 @@
 
 For each set: contrast-to-noise ratio, background level and flatness (after robust [0, 1]
 normalisation), fraction of saturated (near-black) particle pixels, median particle size in px
-and foreground fraction, as median [10th–90th percentile] over images. Real sets are read from
-../shared/realdata (evaluation only; skipped when absent).
+and foreground fraction, and for the domain randomisation of issue 15: background grain at the
+particles' scale (band-pass std / particle contrast), the halo just outside particles (/ particle
+contrast; Fresnel fringes), line-to-line jitter (std of row means / background std; scan noise),
+background darker than most of the particles (text, labels, dark grain) and JPEG blockiness
+(gradient at 8-px block edges / elsewhere), as median [10th–90th percentile] over images. Real
+sets are read from ../shared/realdata (evaluation only; skipped when absent).
 """
 
 from __future__ import annotations
@@ -19,7 +23,19 @@ from scipy import ndimage as ndi
 from nanosizer.segment import normalise
 from nanosizer.synth import PRESETS, synth
 
-STATS = ("cnr", "bg_level", "bg_flatness", "saturated", "size_px", "fg_fraction")
+STATS = (
+    "cnr",
+    "bg_level",
+    "bg_flatness",
+    "saturated",
+    "size_px",
+    "fg_fraction",
+    "bg_grain",
+    "edge_halo",
+    "row_jitter",
+    "dark_outside",
+    "blockiness",
+)
 
 
 def image_stats(image: np.ndarray, mask: np.ndarray, labels: np.ndarray) -> dict:
@@ -29,13 +45,40 @@ def image_stats(image: np.ndarray, mask: np.ndarray, labels: np.ndarray) -> dict
     smooth_bg = ndi.gaussian_filter(np.where(mask, np.median(bg), norm), 16)[~mask]
     sizes = np.bincount(labels.ravel())[1:]
     sizes = sizes[sizes > 0]
+    size_px = float(np.median(np.sqrt(4 * sizes / np.pi))) if sizes.size else np.nan
+    contrast = max(float(bg.mean() - fg.mean()), 1e-3)
     return {
         "cnr": (bg.mean() - fg.mean()) / (bg.std() + 1e-6),
         "bg_level": float(np.median(bg)),
         "bg_flatness": float(smooth_bg.std()),
         "saturated": float((fg <= 0.02).mean()),
-        "size_px": float(np.median(np.sqrt(4 * sizes / np.pi))) if sizes.size else np.nan,
+        "size_px": size_px,
         "fg_fraction": float(mask.mean()),
+        **domain_stats(norm, mask, size_px, contrast),
+    }
+
+
+def domain_stats(norm: np.ndarray, mask: np.ndarray, size_px: float, contrast: float) -> dict:
+    """The issue-15 statistics of one normalised image (see the module docstring)."""
+    far = ~ndi.binary_dilation(mask, iterations=4)
+    radius = size_px / 2 if np.isfinite(size_px) else 8.0
+    sigma = max(radius / 4, 0.7)
+    band = ndi.gaussian_filter(norm, sigma) - ndi.gaussian_filter(norm, 2 * sigma)
+    ring = ndi.binary_dilation(mask, iterations=3) & ~mask
+    bg_median = float(np.median(norm[far])) if far.any() else np.nan
+    residual = np.where(far, norm - ndi.gaussian_filter(norm, 8), np.nan)
+    with np.errstate(invalid="ignore"):
+        row_means = np.nanmean(residual, axis=1)
+    gx = np.abs(np.diff(norm, axis=1))
+    edges = np.zeros(gx.shape[1], bool)
+    edges[7::8] = True
+    fg_dark = np.percentile(norm[mask], 5) if mask.any() else np.nan
+    return {
+        "bg_grain": float(band[far].std() / contrast) if far.any() else np.nan,
+        "edge_halo": float((norm[ring].mean() - bg_median) / contrast) if ring.any() else np.nan,
+        "row_jitter": float(np.nanstd(row_means) / (np.nanstd(residual) + 1e-6)),
+        "dark_outside": float((norm[far] < fg_dark).mean()) if far.any() else np.nan,
+        "blockiness": float(gx[:, edges].mean() / (gx[:, ~edges].mean() + 1e-6)),
     }
 
 
@@ -67,8 +110,8 @@ def real_sets():
         yield "real: BAM TiO2 TSEM", rows
 
 
-def synthetic_sets(n: int):
-    for preset in PRESETS:
+def synthetic_sets(n: int, presets=None):
+    for preset in presets or PRESETS:
         rows = []
         for k in range(n):
             s = synth(preset, rng=100 + k, size=512)
@@ -80,12 +123,13 @@ def synthetic_sets(n: int):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=4, help="generated images per preset")
+    parser.add_argument("--presets", nargs="*", help="only these presets (default: all)")
     args = parser.parse_args()
     print("median [p10–p90] over images")
     print("| set | images | " + " | ".join(STATS) + " |")
     print("|---" * (len(STATS) + 2) + "|")
     ranges = {}
-    for name, rows in [*real_sets(), *synthetic_sets(args.n)]:
+    for name, rows in [*real_sets(), *synthetic_sets(args.n, args.presets)]:
         cells = []
         for stat in STATS:
             v = np.array([r[stat] for r in rows], float)

@@ -8,14 +8,17 @@ import numpy as np
 
 
 @functools.lru_cache(maxsize=256)
-def _text_mask_cached(text: str, height_px: int) -> np.ndarray:
+def _text_mask_cached(text: str, height_px: int, family: str, weight: str) -> np.ndarray:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     dpi = 100
-    fig = Figure(figsize=(height_px * len(text) * 0.8 / dpi, height_px * 1.4 / dpi), dpi=dpi)
+    width = 0.8 if (family, weight) == ("sans-serif", "normal") else 1.1  # serif and bold run wider
+    fig = Figure(figsize=(height_px * len(text) * width / dpi, height_px * 1.4 / dpi), dpi=dpi)
     canvas = FigureCanvasAgg(fig)
-    fig.text(0.5, 0.5, text, ha="center", va="center", fontsize=height_px * 72 / dpi, color="black")
+    size = height_px * 72 / dpi
+    style = {"family": family, "weight": weight, "color": "black"}
+    fig.text(0.5, 0.5, text, ha="center", va="center", fontsize=size, **style)
     canvas.draw()
     alpha = np.asarray(canvas.buffer_rgba())[..., 0] < 128
     rows = np.flatnonzero(alpha.any(axis=1))
@@ -25,9 +28,10 @@ def _text_mask_cached(text: str, height_px: int) -> np.ndarray:
     return alpha[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
 
 
-def text_mask(text: str, height_px: int) -> np.ndarray:
-    """Render text to a boolean mask with matplotlib's Agg backend (no display needed).
+def text_mask(text: str, height_px: int, family: str = "sans-serif", weight: str = "normal") -> np.ndarray:
+    """Render text to a boolean mask with matplotlib's Agg backend (no display needed), in
+    matplotlib's bundled fonts (``family`` 'sans-serif' or 'serif', ``weight`` 'normal' or 'bold').
 
     Renderings are cached (labels repeat across images); each call returns a fresh copy.
     """
-    return _text_mask_cached(text, int(height_px)).copy()
+    return _text_mask_cached(text, int(height_px), family, weight).copy()

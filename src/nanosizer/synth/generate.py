@@ -6,9 +6,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import ndimage as ndi
 
 from ..measure import measure_regions
 from ..regions import Region, paint_labels
+from .artefacts import draw_annotations, fresnel_halo, jpeg_roundtrip, phase_grain, scan_lines
 from .render import background_thickness, detector, draw_distractors, fringes, illumination
 from .scene import SceneParams, place_particles
 from .shapes import render_particle
@@ -56,6 +58,7 @@ def generate(
     shape = tuple(params.size_px)
     px = params.pixel_size_nm
     thickness = np.zeros(shape, np.float32)
+    lattice = np.zeros(shape, np.float32) if params.lattice_contrast > 0 else None
     regions: list[Region] = []
     kept = []
     for particle in place_particles(params, rng):
@@ -67,19 +70,51 @@ def generate(
             period = max(2.5, rng.uniform(0.2, 0.4) / px)
             thick = thick * (1 + params.fringes * fringes(thick.shape, rng, period))
         thickness[top : top + thick.shape[0], left : left + thick.shape[1]] += thick
+        if lattice is not None:  # a crystal seen by its lattice planes, one orientation each
+            period = max(3.0, rng.uniform(0.2, 0.4) / px)
+            window = lattice[top : top + mask.shape[0], left : left + mask.shape[1]]
+            window[mask] = fringes(mask.shape, rng, period)[mask]
         regions.append(Region(mask, top, left))
         kept.append(particle)
     mu = params.contrast / params.mean_diameter_nm  # per nm of particle thickness
     attenuation = mu * thickness + background_thickness(params, rng)
     intensity = illumination(params, rng) * np.exp(-attenuation)
+    intensity = _phase_effects(intensity, thickness > 0, lattice, params, rng)
     image = detector(intensity.astype(np.float32), params, rng)
+    if params.scan_noise > 0:  # after the probe's blur: each scan line read on its own
+        image = _as_dtype(scan_lines(image.astype(np.float32), rng, params.scan_noise), image.dtype)
     covered = np.zeros(shape, bool)
     if params.distractors:
         image, covered = draw_distractors(image, params, rng)
+    if params.annotations:
+        marked, marks = draw_annotations(image, params.annotations, rng)
+        image = marked.astype(image.dtype) if np.issubdtype(image.dtype, np.integer) else marked
+        covered |= marks
+    if params.jpeg_quality:
+        image = jpeg_roundtrip(image, params.jpeg_quality)
     labels = paint_labels(regions, shape)
     labels[covered] = 0
     table = _truth_table(regions, kept, px, shape) if with_table else None
     return SynthImage(image, px, labels > 0, labels, regions, table, params)
+
+
+def _phase_effects(intensity, inside, lattice, params: SceneParams, rng) -> np.ndarray:
+    """Phase contrast on the noiseless intensity: lattice fringes, Fresnel fringes at edges,
+    carbon grain (each only when its parameter is on)."""
+    mean = float(np.median(intensity))
+    if lattice is not None:
+        intensity = intensity * (1 + params.lattice_contrast * ndi.gaussian_filter(lattice, 0.7))
+    if params.fresnel > 0:
+        intensity = intensity + mean * fresnel_halo(inside, rng, params.fresnel)
+    if params.phase_grain > 0:
+        intensity = intensity + mean * phase_grain(intensity.shape, rng, params.phase_grain, params.grain_px)
+    return np.clip(intensity, 0.0, None)
+
+
+def _as_dtype(values: np.ndarray, dtype) -> np.ndarray:
+    if np.issubdtype(dtype, np.integer):
+        return np.clip(np.round(values), 0, np.iinfo(dtype).max).astype(dtype)
+    return values.astype(dtype)
 
 
 def _truth_table(regions, particles, px, shape) -> pd.DataFrame:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .artefacts import ANNOTATIONS
 from .scene import MORE_STRUCTURES, STRUCTURES, SceneParams
 from .shapes import SHAPES
 
@@ -289,6 +290,73 @@ def training_shapes(rng, size=384) -> SceneParams:
     return params
 
 
+def au_phase_grain(rng, size=1024) -> SceneParams:
+    """~2 nm Au at 0.03–0.06 nm/px on phase-contrast carbon: grain at the particles' own scale,
+    lattice fringes, Fresnel fringes (held out of training: the phase-grain family)."""
+    params = ultrasmall_au(rng, size)
+    params.pixel_size_nm = _u(rng, 0.03, 0.06)
+    params.contrast = _u(rng, 0.3, 0.7)
+    params.phase_grain = _u(rng, 0.06, 0.15)
+    params.grain_px = _u(rng, 0.15, 0.5) * params.mean_diameter_nm / params.pixel_size_nm
+    params.lattice_contrast = _u(rng, 0.1, 0.3)
+    params.fresnel = _u(rng, 0.0, 0.1)
+    params.carbon_texture = 0.01
+    return params
+
+
+def fringe_only(rng, size=1024) -> SceneParams:
+    """Crystals seen by their lattice fringes over carbon grain of the same darkness (held out of
+    training: the phase-grain family)."""
+    params = au_phase_grain(rng, size)
+    params.mean_diameter_nm = _u(rng, 2.5, 5.0)
+    params.contrast = _u(rng, 0.05, 0.15)
+    params.lattice_contrast = _u(rng, 0.3, 0.5)
+    params.phase_grain = _u(rng, 0.04, 0.08)
+    params.grain_px = _u(rng, 0.1, 0.3) * params.mean_diameter_nm / params.pixel_size_nm
+    params.dose = _logu(rng, 200, 1000)
+    return params
+
+
+def figure_crop(rng, size=1024) -> SceneParams:
+    """A crop of a published figure: panel letters, scale bars with labels in any corner, arrows,
+    borders, captions over the image, often JPEG-compressed."""
+    params = figure_panel(rng, size)
+    params.distractors = ()
+    params.black_labels = False
+    params.annotations = tuple(a for a in ANNOTATIONS if rng.random() < 0.6) or ("panel-letter",)
+    params.jpeg_quality = int(rng.integers(40, 95)) if rng.random() < 0.6 else 0
+    return params
+
+
+def stem_scan(rng, size=1024) -> SceneParams:
+    """Scanned images: line-to-line gain jitter, sometimes JPEG, on supported particles."""
+    params = _overlap("low")(rng, size)
+    params.scan_noise = _u(rng, 0.02, 0.08)
+    params.jpeg_quality = int(rng.integers(50, 95)) if rng.random() < 0.5 else 0
+    return params
+
+
+HELD_OUT = ("au-phase-grain", "fringe-only")  # the phase-grain family: never drawn by training-v4
+
+
+def training_v4(rng, size=512) -> SceneParams:
+    """``training-v3`` with the domain randomisation of :mod:`.artefacts`, the phase-grain family
+    (:data:`HELD_OUT`) left out: figure-crop marks, Fresnel fringes, lattice-fringe contrast,
+    scan lines and JPEG, each in a share of the scenes."""
+    params = training_v3(rng, size)
+    if rng.random() < 0.35:
+        params.annotations = tuple(a for a in ANNOTATIONS if rng.random() < 0.5) or ("scale-label",)
+    if rng.random() < 0.25:
+        params.fresnel = _u(rng, 0.02, 0.15)
+    if rng.random() < 0.15 and not params.saturate:
+        params.lattice_contrast = _u(rng, 0.05, 0.3)
+    if rng.random() < 0.15:
+        params.scan_noise = _u(rng, 0.01, 0.08)
+    if rng.random() < 0.25:
+        params.jpeg_quality = int(rng.integers(35, 95))
+    return params
+
+
 PRESETS: dict[str, Callable] = {
     "ultrasmall-au": ultrasmall_au,
     "pt-cubes": pt_cubes,
@@ -301,11 +369,16 @@ PRESETS: dict[str, Callable] = {
     "dense-packing": dense_packing,
     "mixed-shapes": mixed_shapes,
     "figure-panel": figure_panel,
+    "figure-crop": figure_crop,
+    "stem-scan": stem_scan,
+    "au-phase-grain": au_phase_grain,
+    "fringe-only": fringe_only,
     "training": training,
     "training-v2": training_v2,
     "training-v3": training_v3,
     "training-faint": training_faint,
     "training-shapes": training_shapes,
+    "training-v4": training_v4,
 }
 
 

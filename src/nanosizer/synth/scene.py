@@ -41,6 +41,14 @@ class SceneParams:
     dtype: str = "uint16"
     distractors: tuple[str, ...] = ()  # scale-bar, text, info-bar, contamination, film-edge
     black_labels: bool = False  # labels and info bars pure black (figure panels), not at the 0.5 % level
+    # Domain randomisation (:mod:`.artefacts`); all off by default, so earlier presets are unchanged.
+    phase_grain: float = 0.0  # phase-contrast grain of the carbon: relative intensity amplitude
+    grain_px: float = 4.0  # typical grain size in px
+    lattice_contrast: float = 0.0  # fringes as a particle's own contrast (relative intensity)
+    fresnel: float = 0.0  # defocus fringe at particle edges (relative intensity)
+    scan_noise: float = 0.0  # STEM line-to-line gain jitter (relative std)
+    jpeg_quality: int = 0  # 0: none; else the image is JPEG-compressed at this quality
+    annotations: tuple[str, ...] = ()  # figure-crop marks (:data:`.artefacts.ANNOTATIONS`)
     seed_note: str = ""
     extra: dict = field(default_factory=dict)
 

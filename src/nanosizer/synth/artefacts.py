@@ -1,0 +1,199 @@
+"""What real micrographs add that the first generator never drew (domain randomisation):
+phase-contrast grain of the carbon film, lattice fringes as the contrast of a particle,
+Fresnel fringes at defocus, scan-line noise, JPEG compression, and the marks of a figure crop
+(panel letters, scale bars with their label in any corner, arrows, panel borders, text over
+the image).
+
+Each effect is off by default (its :class:`~.scene.SceneParams` field is zero or empty) and
+draws random numbers only when on, so scenes of earlier presets stay bit-for-bit the same.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from scipy import ndimage as ndi
+from skimage.draw import polygon
+
+ANNOTATIONS = ("panel-letter", "scale-label", "arrow", "border", "caption")
+LETTERS = ("(a)", "(b)", "(c)", "(d)", "(e)", "(f)", "a", "b", "c", "A", "B", "C", "a)", "b)", "(A)", "(B)")
+SCALE_LABELS = ("2 nm", "5 nm", "10 nm", "20 nm", "50 nm", "100 nm", "200 nm", "500 nm", "1 µm", "2 µm")
+CAPTIONS = ("Au", "Pt/C", "TiO2", "Fe3O4", "d = 5.2 nm", "NPs", "200 °C", "x50k", "Ag@SiO2", "ZnO")
+
+
+def band_noise(shape, rng: np.random.Generator, size_px: float) -> np.ndarray:
+    """Zero-mean, unit-std noise whose blobs are ``size_px`` across (a difference of Gaussians):
+    the speckle that defocus makes of amorphous carbon, at one chosen scale."""
+    white = rng.standard_normal(shape).astype(np.float32)
+    sigma = max(size_px / 4.0, 0.5)
+    band = ndi.gaussian_filter(white, sigma) - ndi.gaussian_filter(white, 2.0 * sigma)
+    return band / (band.std() + 1e-6)
+
+
+def phase_grain(shape, rng: np.random.Generator, amplitude: float, size_px: float) -> np.ndarray:
+    """Additive phase-contrast grain: bright and dark blobs at two neighbouring scales, which can
+    be as large and as dark as the particles (relative intensity, mean 0)."""
+    grain = band_noise(shape, rng, size_px) + 0.5 * band_noise(shape, rng, size_px * rng.uniform(1.6, 3.0))
+    return (amplitude / 1.12) * grain  # 1.12: the std of the sum above
+
+
+def fresnel_halo(mask: np.ndarray, rng: np.random.Generator, amplitude: float) -> np.ndarray:
+    """Defocus fringe at particle edges: bright just outside and dark just inside (under-focus),
+    or the reverse (over-focus); relative intensity."""
+    width = rng.uniform(1.0, 3.0)
+    soft = mask.astype(np.float32)
+    sign = 1.0 if rng.random() < 0.75 else -1.0  # under-focus, the usual setting, most often
+    return sign * amplitude * 2.0 * (ndi.gaussian_filter(soft, width) - soft)
+
+
+def scan_lines(intensity: np.ndarray, rng: np.random.Generator, amount: float) -> np.ndarray:
+    """STEM scan noise: each line with its own gain and offset (flyback and probe-current
+    jitter); ``amount`` is the relative std of the line gain."""
+    h = intensity.shape[0]
+    gain = 1.0 + amount * rng.standard_normal((h, 1)).astype(np.float32)
+    offset = 0.5 * amount * ndi.gaussian_filter1d(rng.standard_normal(h), 2.0)[:, None].astype(np.float32)
+    return intensity * gain + offset * float(np.median(intensity))
+
+
+def jpeg_roundtrip(image: np.ndarray, quality: int) -> np.ndarray:
+    """The image as it comes back from a JPEG at ``quality`` (8-bit; figure crops, web images)."""
+    from PIL import Image
+
+    data = np.asarray(image, dtype=np.float32)
+    lo, hi = float(data.min()), float(data.max())
+    grey = np.round(255 * (data - lo) / max(hi - lo, 1e-6)).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(grey).save(buffer, format="JPEG", quality=int(quality))
+    return np.asarray(Image.open(io.BytesIO(buffer.getvalue())), dtype=np.uint8)
+
+
+def draw_annotations(image: np.ndarray, kinds, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Marks of a figure crop, in the corners, edges or over the image: panel letters, scale
+    bars with their label above or below, arrows, panel borders and captions, black or white,
+    sans or serif, sometimes on a box. Returns the image (float32) and the mask of pixels they
+    cover (background in the truth: no particle shows there)."""
+    out = np.asarray(image, dtype=np.float32).copy()
+    h, w = out.shape
+    covered = np.zeros((h, w), bool)
+    lo, hi = float(np.percentile(out, 0.5)), float(np.percentile(out, 99.8))
+    for kind in kinds:
+        dark = rng.random() < 0.6
+        ink, paper = (lo, hi) if dark else (hi, lo)
+        ink = min(ink, float(out.min())) if dark and rng.random() < 0.5 else ink  # pure black labels
+        if kind == "panel-letter":
+            _text(out, covered, str(rng.choice(LETTERS)), rng.uniform(0.05, 0.13) * h, ink, paper, rng)
+        elif kind == "scale-label":
+            _scale_label(out, covered, ink, paper, rng)
+        elif kind == "arrow":
+            for _ in range(int(rng.integers(1, 4))):
+                _arrow(out, covered, ink, rng)
+        elif kind == "border":
+            _border(out, covered, ink if rng.random() < 0.3 else paper, rng)
+        elif kind == "caption":
+            caption = str(rng.choice(CAPTIONS))
+            _text(out, covered, caption, rng.uniform(0.04, 0.08) * h, ink, paper, rng, anywhere=True)
+        else:
+            raise ValueError(f"unknown annotation {kind!r}; known: {', '.join(ANNOTATIONS)}")
+    return out, covered
+
+
+def _font(rng):
+    return str(rng.choice(["serif", "sans-serif"])), str(rng.choice(["normal", "bold"], p=[0.6, 0.4]))
+
+
+def _corner(rng, h, w, bh, bw, margin) -> tuple[int, int]:
+    top = margin if rng.random() < 0.5 else h - bh - margin
+    left = margin if rng.random() < 0.5 else w - bw - margin
+    return max(0, top), max(0, left)
+
+
+def _text(out, covered, text, height, ink, paper, rng, anywhere=False) -> None:
+    from ..text import text_mask
+
+    family, weight = _font(rng)
+    glyphs = text_mask(text, max(8, int(height)), family, weight)
+    if rng.random() < 0.3:
+        glyphs = ndi.binary_dilation(glyphs)
+    gh, gw = glyphs.shape
+    h, w = out.shape
+    if gh >= h or gw >= w:
+        return
+    margin = int(rng.uniform(0.01, 0.05) * h)
+    if anywhere:
+        top, left = int(rng.integers(0, h - gh)), int(rng.integers(0, w - gw))
+    else:
+        top, left = _corner(rng, h, w, gh, gw, margin)
+    if rng.random() < 0.25:  # on a box of the paper colour
+        pad = max(2, gh // 5)
+        box = (slice(max(0, top - pad), top + gh + pad), slice(max(0, left - pad), left + gw + pad))
+        out[box] = paper
+        covered[box] = True
+    window = (slice(top, top + gh), slice(left, left + gw))
+    out[window][glyphs] = ink
+    covered[window] |= glyphs
+
+
+def _scale_label(out, covered, ink, paper, rng) -> None:
+    from ..text import text_mask
+
+    h, w = out.shape
+    family, weight = _font(rng)
+    height = max(8, int(rng.uniform(0.04, 0.09) * h))
+    glyphs = text_mask(str(rng.choice(SCALE_LABELS)), height, family, weight)
+    gh, gw = glyphs.shape
+    bar_w, bar_h = int(w * rng.uniform(0.12, 0.35)), max(2, int(h * rng.uniform(0.006, 0.02)))
+    block_h, block_w = gh + bar_h + max(2, gh // 3), max(bar_w, gw)
+    if block_h >= h or block_w >= w:
+        return
+    top, left = _corner(rng, h, w, block_h, block_w, int(rng.uniform(0.01, 0.05) * h))
+    if rng.random() < 0.3:
+        pad = max(2, gh // 4)
+        box = (slice(max(0, top - pad), top + block_h + pad), slice(max(0, left - pad), left + block_w + pad))
+        out[box] = paper
+        covered[box] = True
+    text_first = rng.random() < 0.6
+    text_top = top if text_first else top + bar_h + max(2, gh // 3)
+    bar_top = top + gh + max(2, gh // 3) if text_first else top
+    text_left = left + (block_w - gw) // 2
+    bar_left = left + (block_w - bar_w) // 2
+    out[bar_top : bar_top + bar_h, bar_left : bar_left + bar_w] = ink
+    covered[bar_top : bar_top + bar_h, bar_left : bar_left + bar_w] = True
+    window = (slice(text_top, text_top + gh), slice(text_left, text_left + gw))
+    out[window][glyphs] = ink
+    covered[window] |= glyphs
+
+
+def _arrow(out, covered, ink, rng) -> None:
+    h, w = out.shape
+    length = rng.uniform(0.06, 0.18) * h
+    width = max(2.0, rng.uniform(0.006, 0.015) * h)
+    tip = np.array([rng.uniform(0.1, 0.9) * h, rng.uniform(0.1, 0.9) * w])
+    angle = rng.uniform(0, 2 * np.pi)
+    direction = np.array([np.sin(angle), np.cos(angle)])
+    normal = np.array([-direction[1], direction[0]])
+    head = 3.0 * width
+    base = tip - direction * head
+    tail = tip - direction * length
+    side = normal * width / 2
+    shaft = [tail + side, base + side, base - side, tail - side]
+    for corners in (shaft, [tip, base + normal * head * 0.6, base - normal * head * 0.6]):
+        corners = np.asarray(corners)
+        rr, cc = polygon(corners[:, 0], corners[:, 1], shape=out.shape)
+        out[rr, cc] = ink
+        covered[rr, cc] = True
+
+
+def _border(out, covered, colour, rng) -> None:
+    h, w = out.shape
+    width = int(rng.integers(2, max(3, h // 40)))
+    sides = rng.choice(["top", "bottom", "left", "right"], size=int(rng.integers(1, 5)), replace=False)
+    for side in sides:
+        window = {
+            "top": (slice(0, width), slice(None)),
+            "bottom": (slice(h - width, h), slice(None)),
+            "left": (slice(None), slice(0, width)),
+            "right": (slice(None), slice(w - width, w)),
+        }[str(side)]
+        out[window] = colour
+        covered[window] = True

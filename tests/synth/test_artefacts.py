@@ -1,0 +1,99 @@
+"""Domain randomisation (issue 15): each effect does what it says, only when on, and the truth
+stays right (marks over the image are background)."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+from scipy import ndimage as ndi
+
+from nanosizer.synth import SceneParams, generate, preset_params
+from nanosizer.synth.artefacts import ANNOTATIONS, jpeg_roundtrip
+from nanosizer.synth.presets import HELD_OUT
+
+BASE = SceneParams(size_px=(256, 256), pixel_size_nm=0.2, mean_diameter_nm=6, coverage=0.3, dtype="float32")
+
+
+def _with(**changes):
+    return dataclasses.replace(BASE, **changes)
+
+
+def test_effects_that_are_off_change_nothing():
+    plain = generate(BASE, rng=1)
+    again = generate(_with(phase_grain=0.0, lattice_contrast=0.0, fresnel=0.0, scan_noise=0.0), rng=1)
+    assert np.array_equal(plain.image, again.image) and np.array_equal(plain.labels, again.labels)
+
+
+@pytest.mark.parametrize("kinds", [(kind,) for kind in ANNOTATIONS] + [ANNOTATIONS])
+def test_figure_marks_are_background_in_the_truth(kinds):
+    plain = generate(BASE, rng=3)
+    marked = generate(_with(annotations=kinds), rng=3)
+    changed = plain.image != marked.image
+    assert changed.sum() > 20  # something was drawn
+    assert not marked.mask[changed].any()
+    assert np.array_equal(marked.mask, plain.mask & ~changed)
+
+
+def test_phase_grain_adds_background_structure_at_its_scale():
+    def grain(image, mask):
+        band = ndi.gaussian_filter(image, 2) - ndi.gaussian_filter(image, 4)
+        return band[~ndi.binary_dilation(mask, iterations=4)].std()
+
+    plain = generate(_with(dose=5000), rng=2)
+    grainy = generate(_with(dose=5000, phase_grain=0.15, grain_px=8), rng=2)
+    assert grain(grainy.image, grainy.mask) > 3 * grain(plain.image, plain.mask)
+
+
+def test_lattice_contrast_puts_fringes_inside_particles_only():
+    params = _with(dose=5000, contrast=0.05, lattice_contrast=0.4, pixel_size_nm=0.05, mean_diameter_nm=3)
+    s = generate(params, rng=4)
+    plain = generate(dataclasses.replace(params, lattice_contrast=0.0), rng=4)
+    # fringes of 0.2-0.4 nm at 0.05 nm/px: periods of 4-8 px
+    high = s.image - ndi.gaussian_filter(s.image, 3)
+    high_plain = plain.image - ndi.gaussian_filter(plain.image, 3)
+    inside = ndi.binary_erosion(s.mask, iterations=3)
+    outside = ~ndi.binary_dilation(s.mask, iterations=3)
+    assert high[inside].std() > 2 * high_plain[inside].std()
+    assert high[outside].std() == pytest.approx(high_plain[outside].std(), rel=0.1)
+
+
+def test_fresnel_fringe_sits_at_particle_edges():
+    params = _with(dose=20000, blur_px=0.5)
+    plain, halo = generate(params, rng=5), generate(dataclasses.replace(params, fresnel=0.15), rng=5)
+    ring = ndi.binary_dilation(halo.mask, iterations=2) & ~halo.mask
+    far = ~ndi.binary_dilation(halo.mask, iterations=10)
+    difference = halo.image - plain.image
+    assert np.abs(difference[ring]).mean() > 5 * np.abs(difference[far]).mean()
+
+
+def test_scan_noise_makes_line_to_line_jitter():
+    def jitter(image):
+        return np.std(image.mean(axis=1) - ndi.gaussian_filter1d(image.mean(axis=1), 8))
+
+    flat = _with(dose=5000, coverage=0.05, carbon_texture=0.0)  # no carbon texture: rows alike
+    plain, scanned = generate(flat, rng=6), generate(dataclasses.replace(flat, scan_noise=0.05), rng=6)
+    assert jitter(scanned.image) > 3 * jitter(plain.image)
+
+
+def test_jpeg_gives_8_bit_images_with_block_edges():
+    image = generate(_with(dose=300), rng=7).image
+    out = jpeg_roundtrip(image, 30)
+    assert out.dtype == np.uint8 and out.shape == image.shape
+    step = np.abs(np.diff(out.astype(float), axis=1))
+    edges = np.zeros(step.shape[1], bool)
+    edges[7::8] = True
+    assert step[:, edges].mean() > 1.1 * step[:, ~edges].mean()
+    s = generate(_with(jpeg_quality=50), rng=7)
+    assert s.image.dtype == np.uint8
+
+
+def test_training_v4_never_draws_the_held_out_phase_grain_family():
+    drawn = {"annotations": 0, "fresnel": 0, "jpeg_quality": 0, "scan_noise": 0, "lattice_contrast": 0}
+    for seed in range(200):
+        params = preset_params("training-v4", np.random.default_rng(seed), 512)
+        assert params.phase_grain == 0.0
+        for key in drawn:
+            drawn[key] += bool(getattr(params, key))
+    assert all(count >= 15 for count in drawn.values()), drawn  # each effect really is drawn
+    for name in HELD_OUT:
+        assert preset_params(name, np.random.default_rng(0), 256).phase_grain > 0
