@@ -77,8 +77,17 @@ def test_instance_counts_tell_excluded_from_merged_particles():
     found[2:8, 2:8] = 1
     found[10:16, 2:14] = 2
     found[10:16, 20:26] = 3
+    found[17:19, 30:38] = 4  # a scale bar taken for a particle
     counts = instance_counts(found, truth)
-    assert counts == {"truth": 5, "predicted": 3, "matched": 2, "matched_75": 1, "excluded": 1, "merged": 2}
+    assert counts == {
+        "truth": 5,
+        "predicted": 4,
+        "matched": 2,
+        "matched_75": 1,
+        "excluded": 1,
+        "merged": 2,
+        "on_background": 1,
+    }
     assert instance_f1(found, truth) == 2 * counts["matched"] / (counts["predicted"] + counts["truth"])
     neutral = instance_counts(found, truth, np.array([False, True, True, True, True]))
-    assert neutral["truth"] == 4 and neutral["predicted"] == 2 and neutral["matched"] == 1
+    assert neutral["truth"] == 4 and neutral["predicted"] == 3 and neutral["matched"] == 1

@@ -85,14 +85,15 @@ def iter_analysis(
     timings["separate_s"] = time.perf_counter() - tic
     yield "separate"
     tic = time.perf_counter()
+    labels = paint_labels(separation.particles, binary.shape)  # painted once: output and hidden parts
     table = measure_regions(
         separation.particles,
         px,
         settings.convexity_threshold,
         settings.solidity_threshold,
         settings.min_shape_px,
+        labels,
     )
-    labels = paint_labels(separation.particles, binary.shape)
     timings["measure_s"] = time.perf_counter() - tic
     yield "measure"
     return AnalysisResult(micrograph, binary, labels, table, separation, settings, timings)

@@ -87,15 +87,19 @@ def paint_labels(regions: list[Region], shape: tuple[int, int]) -> np.ndarray:
     return labels
 
 
-def hidden_fractions(regions: list[Region]) -> np.ndarray:
+def hidden_fractions(regions: list[Region], labels: np.ndarray | None = None) -> np.ndarray:
     """Per region: the share of its area that other regions cover in the visible partition
-    :func:`paint_labels` makes (where particles overlap, the smaller one stays visible)."""
+    :func:`paint_labels` makes (where particles overlap, the smaller one stays visible).
+
+    ``labels``: that partition when the caller has painted it already (painted here otherwise).
+    """
     if not regions:
         return np.zeros(0)
-    shape = (
-        max(r.top + r.mask.shape[0] for r in regions),
-        max(r.left + r.mask.shape[1] for r in regions),
-    )
-    labels = paint_labels(regions, shape)
+    if labels is None:
+        shape = (
+            max(r.top + r.mask.shape[0] for r in regions),
+            max(r.left + r.mask.shape[1] for r in regions),
+        )
+        labels = paint_labels(regions, shape)
     visible = np.array([np.count_nonzero(labels[r.slices][r.mask] == i + 1) for i, r in enumerate(regions)])
     return 1.0 - visible / np.maximum(1, [r.area_px for r in regions])

@@ -54,6 +54,7 @@ def measure_regions(
     convexity_threshold: float = 0.95,
     solidity_threshold: float = 0.95,
     min_shape_px: int = 25,
+    labels: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Measure particles given as crops; row i describes ``regions[i]`` (``particle_id`` i + 1).
 
@@ -70,6 +71,9 @@ def measure_regions(
         circularity and convexity say more about the pixel grid than about its shape
         (digitised discs with random sub-pixel centres: aspect ratio p95 1.21 at 28 px,
         1.46 at 19 px, 1.67 at 13 px).
+    labels : (M, N) ndarray, optional
+        The visible partition of the regions (:func:`~nanosizer.regions.paint_labels`), when the
+        caller has it: ``hidden_fraction`` is read from it instead of painting it again.
 
     Returns
     -------
@@ -86,7 +90,7 @@ def measure_regions(
     """
     px = float(pixel_size_nm)
     rows = []
-    hidden = hidden_fractions(regions)
+    hidden = hidden_fractions(regions, labels)
     for i, region in enumerate(regions):
         geom = region.geometry or contour_geometry(region.mask)
         feret_min, feret_max = feret_diameters(region.mask)

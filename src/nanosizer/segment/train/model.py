@@ -107,11 +107,16 @@ class DeepLabV3Plus(nn.Module):
         )
         self.head = nn.Conv2d(decoder_channels, 1, 1)
 
-    def features(self, x):
-        """The decoder's stride-4 features, which the heads read (H and W multiples of 16)."""
+    def encoded(self, x):
+        """The encoder's stride-4 and stride-16 maps and the decoder's stride-4 features (H and W
+        multiples of 16): what the segmentation head and the shape branch read."""
         low, high = self.encoder((x - self.mean) / self.std)
         context = F.interpolate(self.aspp(high), size=low.shape[2:], mode="bilinear", align_corners=False)
-        return self.decoder(torch.cat([context, self.skip(low)], dim=1))
+        return low, high, self.decoder(torch.cat([context, self.skip(low)], dim=1))
+
+    def features(self, x):
+        """The decoder's stride-4 features, which the heads read (H and W multiples of 16)."""
+        return self.encoded(x)[2]
 
     def logits(self, x):
         """Particle logits at the input resolution (H and W must be multiples of 16)."""

@@ -100,9 +100,7 @@ class ShapeNet(DeepLabV3Plus):
         self.shapes = branch
 
     def forward(self, x):
-        low, high = self.encoder((x - self.mean) / self.std)
-        context = F.interpolate(self.aspp(high), size=low.shape[2:], mode="bilinear", align_corners=False)
-        features = self.decoder(torch.cat([context, self.skip(low)], dim=1))
+        low, high, features = self.encoded(x)
         logits = F.interpolate(self.head(features), size=x.shape[2:], mode="bilinear", align_corners=False)
         objects, rays = self.shapes(low, high, features)
         return torch.sigmoid(logits), torch.sigmoid(objects), rays
@@ -152,8 +150,8 @@ def feature_pool(model, seeds, size: int, workers: int = 2):
         for image, obj, ray in pool.map(shape_scene, seeds, [size] * len(seeds)):
             with torch.no_grad():
                 x = torch.from_numpy(image)[None, None]
-                low, high = model.encoder((x - model.mean) / model.std)
-                feats.append(model.features(x)[0].half())
+                low, high, features = model.encoded(x)  # the encoder once for all three
+                feats.append(features[0].half())
             lows.append(low[0].half())
             highs.append(high[0].half())
             objects.append(torch.from_numpy(obj)[None])
