@@ -75,6 +75,20 @@ def test_scan_noise_makes_line_to_line_jitter():
     assert jitter(scanned.image) > 3 * jitter(plain.image)
 
 
+def test_crystalline_support_varies_the_background_by_grains():
+    flat = _with(dose=5000, carbon_texture=0.0, illumination=0.0)
+    supported = generate(dataclasses.replace(flat, support=1.0, support_px=40), rng=8)
+    plain = generate(flat, rng=8)
+    far = ~ndi.binary_dilation(supported.mask, iterations=4)
+    smooth = [ndi.gaussian_filter(s.image, 4)[far].std() for s in (plain, supported)]
+    assert smooth[1] > 3 * smooth[0]
+
+
+def test_dark_field_makes_particles_bright():
+    s = generate(_with(dose=2000, dark_field=True), rng=9)
+    assert s.image[s.mask].mean() > s.image[~s.mask].mean() + 3 * s.image[~s.mask].std() / 4
+
+
 def test_jpeg_gives_8_bit_images_with_block_edges():
     image = generate(_with(dose=300), rng=7).image
     out = jpeg_roundtrip(image, 30)

@@ -1,8 +1,8 @@
 """What real micrographs add that the first generator never drew (domain randomisation):
-phase-contrast grain of the carbon film, lattice fringes as the contrast of a particle,
-Fresnel fringes at defocus, scan-line noise, JPEG compression, and the marks of a figure crop
-(panel letters, scale bars with their label in any corner, arrows, panel borders, text over
-the image).
+phase-contrast grain of the carbon film, crystalline oxide supports, lattice fringes as the
+contrast of a particle, Fresnel fringes at defocus, scan-line noise, dark-field (HAADF)
+polarity, JPEG compression, and the marks of a figure crop (panel letters, scale bars with their
+label in any corner, arrows, panel borders, text over the image).
 
 Each effect is off by default (its :class:`~.scene.SceneParams` field is zero or empty) and
 draws random numbers only when on, so scenes of earlier presets stay bit-for-bit the same.
@@ -36,6 +36,34 @@ def phase_grain(shape, rng: np.random.Generator, amplitude: float, size_px: floa
     be as large and as dark as the particles (relative intensity, mean 0)."""
     grain = band_noise(shape, rng, size_px) + 0.5 * band_noise(shape, rng, size_px * rng.uniform(1.6, 3.0))
     return (amplitude / 1.12) * grain  # 1.12: the std of the sum above
+
+
+def crystalline_support(shape, rng: np.random.Generator, amount: float, grain_px: float) -> np.ndarray:
+    """Relative attenuation of a polycrystalline oxide support: Voronoi grains about
+    ``grain_px`` across, each with its own thickness and lattice fringes, soft boundaries."""
+    from .render import fringes
+
+    h, w = shape
+    n = max(4, int(h * w / grain_px**2))
+    seeds = np.zeros(shape, np.int32)
+    rows, cols = rng.integers(0, h, n), rng.integers(0, w, n)
+    seeds[rows, cols] = np.arange(1, n + 1)
+    _, (ii, jj) = ndi.distance_transform_edt(seeds == 0, return_indices=True)
+    grains = seeds[ii, jj] - 1
+    thickness = rng.uniform(0.1, 1.0, n).astype(np.float32)[grains]
+    lattice = np.zeros(shape, np.float32)
+    for period in rng.uniform(3.0, 8.0, 3):  # three lattice spacings, a grain shows one of them
+        pick = rng.integers(0, 3, n) == 0
+        lattice += np.where(pick[grains], fringes(shape, rng, period), 0.0)
+    support = ndi.gaussian_filter(thickness, max(1.0, grain_px / 12)) * (1 + 0.2 * lattice)
+    return amount * support
+
+
+def dark_field(intensity: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """HAADF-STEM polarity: what the bright-field image lost to scattering shows bright on a dark
+    background (with a small detector offset)."""
+    scattered = 1.0 - intensity / max(float(np.percentile(intensity, 99.5)), 1e-6)
+    return np.clip(scattered, 0.0, None) + rng.uniform(0.02, 0.08)
 
 
 def fresnel_halo(mask: np.ndarray, rng: np.random.Generator, amplitude: float) -> np.ndarray:

@@ -10,7 +10,15 @@ from scipy import ndimage as ndi
 
 from ..measure import measure_regions
 from ..regions import Region, paint_labels
-from .artefacts import draw_annotations, fresnel_halo, jpeg_roundtrip, phase_grain, scan_lines
+from .artefacts import (
+    crystalline_support,
+    dark_field,
+    draw_annotations,
+    fresnel_halo,
+    jpeg_roundtrip,
+    phase_grain,
+    scan_lines,
+)
 from .render import background_thickness, detector, draw_distractors, fringes, illumination
 from .scene import SceneParams, place_particles
 from .shapes import render_particle
@@ -78,8 +86,12 @@ def generate(
         kept.append(particle)
     mu = params.contrast / params.mean_diameter_nm  # per nm of particle thickness
     attenuation = mu * thickness + background_thickness(params, rng)
+    if params.support > 0:
+        attenuation = attenuation + crystalline_support(shape, rng, params.support, params.support_px)
     intensity = illumination(params, rng) * np.exp(-attenuation)
     intensity = _phase_effects(intensity, thickness > 0, lattice, params, rng)
+    if params.dark_field:
+        intensity = dark_field(intensity, rng)
     image = detector(intensity.astype(np.float32), params, rng)
     if params.scan_noise > 0:  # after the probe's blur: each scan line read on its own
         image = _as_dtype(scan_lines(image.astype(np.float32), rng, params.scan_noise), image.dtype)

@@ -43,6 +43,9 @@ class SceneParams:
     black_labels: bool = False  # labels and info bars pure black (figure panels), not at the 0.5 % level
     # Domain randomisation (:mod:`.artefacts`); all off by default, so earlier presets are unchanged.
     phase_grain: float = 0.0  # phase-contrast grain of the carbon: relative intensity amplitude
+    support: float = 0.0  # crystalline oxide support under the particles: attenuation of its grains
+    support_px: float = 40.0  # typical support grain size in px
+    dark_field: bool = False  # HAADF-STEM polarity: particles bright on a dark background
     grain_px: float = 4.0  # typical grain size in px
     lattice_contrast: float = 0.0  # fringes as a particle's own contrast (relative intensity)
     fresnel: float = 0.0  # defocus fringe at particle edges (relative intensity)

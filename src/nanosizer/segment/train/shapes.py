@@ -139,9 +139,9 @@ def frozen_segmenter(onnx_path: Path) -> DeepLabV3Plus:
     return model
 
 
-def feature_pool(model, seeds, size: int, workers: int = 2):
+def feature_pool(model, seeds, size: int, workers: int = 2, device: str = "cpu"):
     """Frozen encoder (stride 4 and 16) and decoder features (float16) and targets of the scenes ``seeds``,
-    generated in ``workers`` processes while this one runs the encoder."""
+    generated in ``workers`` processes while this one runs the encoder; kept on ``device``."""
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
@@ -149,13 +149,13 @@ def feature_pool(model, seeds, size: int, workers: int = 2):
     with ProcessPoolExecutor(workers, mp_context=get_context("forkserver")) as pool:
         for image, obj, ray in pool.map(shape_scene, seeds, [size] * len(seeds)):
             with torch.no_grad():
-                x = torch.from_numpy(image)[None, None]
+                x = torch.from_numpy(image)[None, None].to(device)
                 low, high, features = model.encoded(x)  # the encoder once for all three
                 feats.append(features[0].half())
             lows.append(low[0].half())
             highs.append(high[0].half())
-            objects.append(torch.from_numpy(obj)[None])
-            rays.append(torch.from_numpy(ray))
+            objects.append(torch.from_numpy(obj)[None].to(device))
+            rays.append(torch.from_numpy(ray).to(device))
     return tuple(torch.stack(t) for t in (lows, highs, feats, objects, rays))
 
 
@@ -170,19 +170,21 @@ def train_head(
     seed: int = 0,
     val_scenes: int = 24,
     crop: int = 64,
+    device: str = "cpu",
 ) -> dict:
     """Train the shape branch on the frozen encoder of a segmenter; write ``out/head.pt`` and
     ``out/log.json``. The branch's ASPP and skip copies learn at a third of the head's rate.
     Each batch takes one random window of ``crop`` grid points (a multiple of 4) from every scene.
+    ``device``: 'cpu' or 'cuda' (features, branch and steps there; the scenes are made on the CPU).
     """
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
-    model = frozen_segmenter(segmenter_onnx)
+    model = frozen_segmenter(segmenter_onnx).to(device)
     tic = time.perf_counter()
     lows, highs, feats, objects, rays = feature_pool(
-        model, [30_000 + seed * 100_000 + k for k in range(scenes)], size
+        model, [30_000 + seed * 100_000 + k for k in range(scenes)], size, device=device
     )
-    val = feature_pool(model, [29_000 + k for k in range(val_scenes)], size)
+    val = feature_pool(model, [29_000 + k for k in range(val_scenes)], size, device=device)
     t_data = time.perf_counter() - tic
     crop = min(crop, lows.shape[2] // 4 * 4, lows.shape[3] // 4 * 4)
     branch = ShapeBranch(model)
@@ -196,7 +198,7 @@ def train_head(
     history = []
     tic = time.perf_counter()
     for step in range(steps):
-        idx = torch.randint(0, len(lows), (batch,), generator=generator)
+        idx = torch.randint(0, len(lows), (batch,), generator=generator).to(device)
         r, c = (
             int(v) * 4 for v in torch.randint(0, (lows.shape[2] - crop) // 4 + 1, (2,), generator=generator)
         )
@@ -223,6 +225,7 @@ def train_head(
         "crop_px": crop * GRID,
         "lr": lr,
         "seed": seed,
+        "device": device,
         "data_s": round(t_data),
         "train_s": round(t_train),
         "history": history,
@@ -296,10 +299,15 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=384)
     parser.add_argument("--export", type=Path, default=None, help="write segmenter + head as this ONNX file")
     parser.add_argument("--skip-training", action="store_true", help="only export the head in --out")
+    parser.add_argument("--device", default="cpu", help="cpu, or cuda with a GPU")
     args = parser.parse_args()
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        raise SystemExit(f"--device {args.device}: no such device here (cpu, or cuda with a GPU)")
     torch.set_num_threads(2)
     if not args.skip_training:
-        train_head(args.segmenter, args.out, args.scenes, args.steps, args.batch, args.size)
+        train_head(
+            args.segmenter, args.out, args.scenes, args.steps, args.batch, args.size, device=args.device
+        )
     if args.export:
         export_shape_model(args.segmenter, args.out / "head.pt", args.export)
 
