@@ -189,3 +189,36 @@ def test_export_round_trips(analysed, tmp_path):
     assert np.array_equal(tifffile.imread(folder / "labels.tif"), np.asarray(layer.data))
     saved = json.loads((folder / "summary.json").read_text())
     assert saved["edited"] is True and saved["edits"]["deleted"] == [victim]
+
+
+def test_widget_says_what_is_missing_instead_of_analysing(make_napari_viewer, tmp_path):
+    from PIL import Image
+
+    from nanosizer.napari_plugin.widget import ParticleAnalysisWidget
+
+    path = tmp_path / "figure.png"
+    Image.fromarray(np.tile(np.arange(64, dtype=np.uint8), (64, 1))).save(path)
+    viewer = make_napari_viewer()
+    viewer.open(path, plugin="nanosizer")
+    widget = ParticleAnalysisWidget(viewer)
+    assert widget.pixel_size.value() == 0.0  # no calibration: nothing made up
+    widget.analyse()
+    assert "pixel size" in widget.status.text() and widget._worker is None
+    widget.pixel_size.setValue(0.5)
+    widget.settings_form.set_value("network_zoom", "fast")
+    widget.analyse()
+    assert "network_zoom" in widget.status.text() and widget._worker is None
+    assert not widget.export_button.isEnabled()
+
+
+def test_an_analysis_that_fails_in_the_worker_is_reported(make_napari_viewer, qtbot):
+    from nanosizer.napari_plugin.widget import ParticleAnalysisWidget
+
+    viewer = make_napari_viewer()
+    viewer.open(EXAMPLE, plugin="nanosizer")
+    widget = ParticleAnalysisWidget(viewer)
+    widget.pixel_size.setValue(50_000)  # beyond any micrograph: refused by the pipeline itself
+    widget.analyse()
+    qtbot.waitUntil(lambda: widget.analyse_button.isEnabled(), timeout=60_000)
+    assert "Analysis failed" in widget.status.text() and "plausible" in widget.status.text()
+    assert widget.result is None and widget.particles_layer is None

@@ -180,7 +180,8 @@ class ParticleAnalysisWidget(QWidget):
         self.analyse_button.setEnabled(False)
         self.progress.setValue(0)
         self._say(f"Analysing {micrograph.name}…")
-        worker = create_worker(iter_analysis, micrograph, settings, _start_thread=False)
+        # errors are shown in the widget (_failed), not re-raised in the viewer's main thread
+        worker = create_worker(iter_analysis, micrograph, settings, _start_thread=False, _ignore_errors=True)
         worker.yielded.connect(self._stage_done)
         worker.returned.connect(self._show_result)
         worker.errored.connect(self._failed)
