@@ -19,7 +19,7 @@ from skimage.draw import line as draw_line
 from .errors import OutputExistsError
 from .measure import measure_regions
 from .pipeline import AnalysisResult
-from .regions import Region
+from .regions import Region, label_dtype
 from .report.results import write_image_results
 
 MAJORITY = 0.5  # a particle whose area mostly went to background was deleted; sources of a merge
@@ -83,7 +83,7 @@ def split_along_line(labels: np.ndarray, vertices_rc) -> tuple[np.ndarray, list[
         nearest = ndi.distance_transform_edt(pieces == 0, return_distances=False, return_indices=True)
         filled = pieces[tuple(nearest)]
         out[window][particle] = values[filled[particle]]
-    return out.astype(_label_dtype(int(out.max()))), new
+    return out.astype(label_dtype(int(out.max()))), new
 
 
 def remeasure(result: AnalysisResult, labels: np.ndarray) -> AnalysisResult:
@@ -148,7 +148,7 @@ def remeasure(result: AnalysisResult, labels: np.ndarray) -> AnalysisResult:
     return dataclasses.replace(
         result,
         segmentation=segmentation,
-        labels=labels.astype(_label_dtype(int(labels.max(initial=0)))),
+        labels=labels.astype(label_dtype(int(labels.max(initial=0)))),
         particles=measured,
         separation=dataclasses.replace(result.separation, particles=regions),
         timings=timings,
@@ -243,7 +243,3 @@ def _edited_column(table) -> np.ndarray:
     if "edited" in table:
         return table["edited"].to_numpy(dtype=bool)
     return np.zeros(len(table), bool)
-
-
-def _label_dtype(largest: int):
-    return np.uint16 if largest < 2**16 else np.uint32

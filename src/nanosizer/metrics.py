@@ -71,18 +71,29 @@ def matched_instances(predicted: np.ndarray, truth: np.ndarray, threshold: float
     -------
     (k, 2) int64 ndarray, sorted by predicted label.
     """
+    return _matches(_overlaps(predicted, truth), threshold)
+
+
+def _overlaps(predicted: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Every overlapping (predicted p, truth t) pair with its shared pixels, and the areas of
+    all predicted and truth labels: (p, t, shared, area_p, area_t)."""
     predicted, truth = np.asarray(predicted, np.int64), np.asarray(truth, np.int64)
     if predicted.shape != truth.shape:
         raise ValueError(f"prediction shape {predicted.shape} differs from reference {truth.shape}")
     n_pred, n_truth = int(predicted.max()) + 1, int(truth.max()) + 1
     both = (predicted > 0) & (truth > 0)
-    pairs = predicted[both] * n_truth + truth[both]
-    keys, inter = np.unique(pairs, return_counts=True)
+    keys, inter = np.unique(predicted[both] * n_truth + truth[both], return_counts=True)
     p, t = np.divmod(keys, n_truth)
     area_p = np.bincount(predicted.ravel(), minlength=n_pred)
     area_t = np.bincount(truth.ravel(), minlength=n_truth)
+    return p, t, inter, area_p, area_t
+
+
+def _matches(overlaps: tuple[np.ndarray, ...], threshold: float) -> np.ndarray:
+    """The pairs of :func:`_overlaps` whose IoU exceeds ``threshold`` (≥ 0.5: one-to-one)."""
     if threshold < 0.5:
         raise ValueError("matches below IoU 0.5 are not one-to-one")
+    p, t, inter, area_p, area_t = overlaps
     keep = inter / (area_p[p] + area_t[t] - inter) > threshold
     return np.stack([p[keep], t[keep]], axis=1)
 
@@ -127,28 +138,26 @@ def instance_counts(
     false particles that no sizing error explains). F1 = 2·matched / (predicted + truth).
     """
     predicted, truth = np.asarray(predicted, np.int64), np.asarray(truth, np.int64)
-    n_truth = int(truth.max()) + 1
+    overlaps = _overlaps(predicted, truth)  # the pairs once, for both thresholds and the rest
+    p, t, inter, area_p, area_t = overlaps
+    n_truth = area_t.size
     keep = np.ones(n_truth - 1, bool) if keep_truth is None else np.asarray(keep_truth, bool)
-    pairs = matched_instances(predicted, truth)
+    pairs = _matches(overlaps, 0.5)
     neutral = ~keep[pairs[:, 1] - 1]
     hit = np.zeros(n_truth, bool)
     hit[pairs[~neutral, 1]] = True
     hit75 = np.zeros(n_truth, bool)
-    pairs75 = matched_instances(predicted, truth, 0.75)
+    pairs75 = _matches(overlaps, 0.75)
     hit75[pairs75[keep[pairs75[:, 1] - 1], 1]] = True
-    area_t = np.bincount(truth.ravel(), minlength=n_truth)
-    covered = np.bincount(truth[predicted > 0], minlength=n_truth)
-    both = (predicted > 0) & (truth > 0)
-    keys, inter = np.unique(predicted[both] * n_truth + truth[both], return_counts=True)
-    p, t = np.divmod(keys, n_truth)
+    covered = np.bincount(t, weights=inter, minlength=n_truth)
     holds = inter > 0.5 * area_t[t]  # predicted p holds most of truth t
     holders, counts = np.unique(p[holds], return_counts=True)
     merged_t = np.zeros(n_truth, bool)
     merged_t[t[holds & np.isin(p, holders[counts > 1])]] = True
     kept_t = np.concatenate([[False], keep])
     missed = kept_t & ~hit
-    area_p = np.bincount(predicted.ravel())[1:]
-    on_truth = np.bincount(predicted[truth > 0], minlength=area_p.size + 1)[1:]
+    on_truth = np.bincount(p, weights=inter, minlength=area_p.size)[1:]
+    area_p = area_p[1:]
     return {
         "truth": int(keep.sum()),
         "predicted": int(predicted.max()) - int(neutral.sum()),

@@ -55,6 +55,20 @@ class Region:
         )
 
 
+def crop_region(mask: np.ndarray, top: int, left: int, separated: bool = False) -> Region:
+    """The pixels of ``mask`` (placed at ``top``, ``left`` in the image) as a :class:`Region`
+    cut to their own box; ``mask`` must hold at least one pixel."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    cols = np.flatnonzero(mask.any(axis=0))
+    r0, r1, c0, c1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    return Region(mask[r0:r1, c0:c1], top + int(r0), left + int(c0), separated)
+
+
+def label_dtype(largest: int):
+    """The label image dtype that holds labels up to ``largest``: uint16, else uint32."""
+    return np.uint16 if largest < 2**16 else np.uint32
+
+
 def regions_from_labels(labels: np.ndarray) -> list[Region]:
     """One :class:`Region` per label value > 0, in label order (missing values are skipped)."""
     regions = []
@@ -77,8 +91,7 @@ def paint_labels(regions: list[Region], shape: tuple[int, int]) -> np.ndarray:
     Where particles overlap, the smaller one is painted last so that it stays visible; the
     measurements always use each particle's full mask.
     """
-    dtype = np.uint16 if len(regions) < 2**16 else np.uint32
-    labels = np.zeros(shape, dtype)
+    labels = np.zeros(shape, label_dtype(len(regions)))
     order = sorted(range(len(regions)), key=lambda i: -regions[i].area_px)
     for i in order:
         region = regions[i]

@@ -351,10 +351,10 @@ class ParticleAnalysisWidget(QWidget):
     def _table_selected(self) -> None:
         if self._syncing or self.particles_layer is None:
             return
-        rows = sorted({index.row() for index in self.table.selectedIndexes()})
+        rows = self.selected_rows()
         if not rows:
             return
-        particle = int(self.table.item(rows[0], 0).data(ROLE))
+        particle = self.table_ids()[rows[0]]
         self._syncing = True
         self.particles_layer.selected_label = particle
         self._syncing = False
@@ -362,16 +362,17 @@ class ParticleAnalysisWidget(QWidget):
     def _label_selected(self, event=None) -> None:
         if self._syncing:
             return
-        particle = self.particles_layer.selected_label
-        for row in range(self.table.rowCount()):
-            if int(self.table.item(row, 0).data(ROLE)) == particle:
-                self._syncing = True
-                self.table.selectRow(row)
-                self.table.scrollToItem(self.table.item(row, 0))
-                self._syncing = False
-                return
+        ids = self.table_ids()
+        if self.particles_layer.selected_label not in ids:
+            return
+        row = ids.index(self.particles_layer.selected_label)
+        self._syncing = True
+        self.table.selectRow(row)
+        self.table.scrollToItem(self.table.item(row, 0))
+        self._syncing = False
 
     def selected_rows(self) -> list[int]:
+        """Rows selected in the table, top first."""
         return sorted({index.row() for index in self.table.selectedIndexes()})
 
     # --- status ----------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from ..measure.geometry import contour_geometry, is_convex
-from ..regions import Region, regions_from_labels
+from ..regions import Region, crop_region, regions_from_labels
 from ..segment.shapes import ShapeField
 from .excluded import excluded_entry
 from .star import candidates, suppress
@@ -59,11 +59,7 @@ def learned_split(binary: np.ndarray, field: ShapeField, settings, result) -> No
 def _within(polygon: Region, labels: np.ndarray, value: int) -> Region | None:
     """The polygon's pixels that belong to region ``value`` of the map, cropped (None if none)."""
     mask = polygon.mask & (labels[polygon.slices] == value)
-    if not mask.any():
-        return None
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    crop = mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
-    return Region(crop, polygon.top + int(rows[0]), polygon.left + int(cols[0]), separated=True)
+    return crop_region(mask, polygon.top, polygon.left, separated=True) if mask.any() else None
 
 
 def _exclude_leftovers(labels: np.ndarray, result) -> None:

@@ -8,7 +8,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from ..measure.geometry import contour_geometry, is_convex
-from ..regions import Region, regions_from_mask
+from ..regions import Region, crop_region, regions_from_mask
 from ..segment.cleanup import circle_area_px
 from ..segment.shapes import ShapeField
 from .excluded import excluded_entry
@@ -148,9 +148,6 @@ def _split(region: Region, settings, min_marker: float, result: Separation) -> N
 
 def _crop_piece(piece: np.ndarray, region: Region, separated: bool, geometry=None) -> Region:
     """The piece cut to its own box (contour measures do not change with the crop)."""
-    rows = np.flatnonzero(piece.any(axis=1))
-    cols = np.flatnonzero(piece.any(axis=0))
-    r0, r1, c0, c1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
-    crop = Region(piece[r0:r1, c0:c1], region.top + int(r0), region.left + int(c0), separated)
+    crop = crop_region(piece, region.top, region.left, separated)
     crop.geometry = geometry
     return crop

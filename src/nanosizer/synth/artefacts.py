@@ -16,6 +16,8 @@ import numpy as np
 from scipy import ndimage as ndi
 from skimage.draw import polygon
 
+from .render import fringes, stamp
+
 ANNOTATIONS = ("panel-letter", "scale-label", "arrow", "border", "caption")
 LETTERS = ("(a)", "(b)", "(c)", "(d)", "(e)", "(f)", "a", "b", "c", "A", "B", "C", "a)", "b)", "(A)", "(B)")
 SCALE_LABELS = ("2 nm", "5 nm", "10 nm", "20 nm", "50 nm", "100 nm", "200 nm", "500 nm", "1 µm", "2 µm")
@@ -41,8 +43,6 @@ def phase_grain(shape, rng: np.random.Generator, amplitude: float, size_px: floa
 def crystalline_support(shape, rng: np.random.Generator, amount: float, grain_px: float) -> np.ndarray:
     """Relative attenuation of a polycrystalline oxide support: Voronoi grains about
     ``grain_px`` across, each with its own thickness and lattice fringes, soft boundaries."""
-    from .render import fringes
-
     h, w = shape
     n = max(4, int(h * w / grain_px**2))
     seeds = np.zeros(shape, np.int32)
@@ -153,13 +153,8 @@ def _text(out, covered, text, height, ink, paper, rng, anywhere=False) -> None:
     else:
         top, left = _corner(rng, h, w, gh, gw, margin)
     if rng.random() < 0.25:  # on a box of the paper colour
-        pad = max(2, gh // 5)
-        box = (slice(max(0, top - pad), top + gh + pad), slice(max(0, left - pad), left + gw + pad))
-        out[box] = paper
-        covered[box] = True
-    window = (slice(top, top + gh), slice(left, left + gw))
-    out[window][glyphs] = ink
-    covered[window] |= glyphs
+        _fill(out, covered, top, left, gh, gw, paper, pad=max(2, gh // 5))
+    stamp(out, covered, glyphs, top, left, ink, thicken=False)
 
 
 def _scale_label(out, covered, ink, paper, rng) -> None:
@@ -176,20 +171,22 @@ def _scale_label(out, covered, ink, paper, rng) -> None:
         return
     top, left = _corner(rng, h, w, block_h, block_w, int(rng.uniform(0.01, 0.05) * h))
     if rng.random() < 0.3:
-        pad = max(2, gh // 4)
-        box = (slice(max(0, top - pad), top + block_h + pad), slice(max(0, left - pad), left + block_w + pad))
-        out[box] = paper
-        covered[box] = True
+        _fill(out, covered, top, left, block_h, block_w, paper, pad=max(2, gh // 4))
     text_first = rng.random() < 0.6
     text_top = top if text_first else top + bar_h + max(2, gh // 3)
     bar_top = top + gh + max(2, gh // 3) if text_first else top
     text_left = left + (block_w - gw) // 2
     bar_left = left + (block_w - bar_w) // 2
-    out[bar_top : bar_top + bar_h, bar_left : bar_left + bar_w] = ink
-    covered[bar_top : bar_top + bar_h, bar_left : bar_left + bar_w] = True
-    window = (slice(text_top, text_top + gh), slice(text_left, text_left + gw))
-    out[window][glyphs] = ink
-    covered[window] |= glyphs
+    _fill(out, covered, bar_top, bar_left, bar_h, bar_w, ink)
+    stamp(out, covered, glyphs, text_top, text_left, ink, thicken=False)
+
+
+def _fill(out, covered, top, left, height, width, value, pad: int = 0) -> None:
+    """A rectangle (grown by ``pad`` on every side, clipped at the image's top and left) of one
+    grey value, marked covered."""
+    box = (slice(max(0, top - pad), top + height + pad), slice(max(0, left - pad), left + width + pad))
+    out[box] = value
+    covered[box] = True
 
 
 def _arrow(out, covered, ink, rng) -> None:

@@ -102,7 +102,7 @@ def draw_distractors(image: np.ndarray, params: SceneParams, rng: np.random.Gene
             out[h - bar :] = lo
             covered[h - bar :] = True
             text = text_mask("HV=200kV  Mag=50kx  WD=4mm", max(6, bar // 2))
-            _stamp(out, covered, text, h - bar + (bar - text.shape[0]) // 2, max(2, w // 50), hi)
+            stamp(out, covered, text, h - bar + (bar - text.shape[0]) // 2, max(2, w // 50), hi)
         elif kind == "scale-bar":
             colour = hi if rng.random() < 0.5 else lo
             bar_w, bar_h = int(w * rng.uniform(0.1, 0.25)), max(3, h // 120)
@@ -111,17 +111,19 @@ def draw_distractors(image: np.ndarray, params: SceneParams, rng: np.random.Gene
             out[r0 : r0 + bar_h, c0 : c0 + bar_w] = colour
             covered[r0 : r0 + bar_h, c0 : c0 + bar_w] = True
             text = text_mask(f"{int(rng.choice([2, 5, 10, 20, 50, 100]))} nm", max(8, h // 35))
-            _stamp(out, covered, text, r0 - text.shape[0] - bar_h, c0 + bar_w // 4, colour)
+            stamp(out, covered, text, r0 - text.shape[0] - bar_h, c0 + bar_w // 4, colour)
         elif kind == "text":
             text = text_mask(str(rng.choice(["(a)", "(b)", "A", "B", "c)"])), max(10, h // 25))
-            _stamp(out, covered, text, int(h * 0.03), int(w * 0.03), lo if rng.random() < 0.7 else hi)
+            stamp(out, covered, text, int(h * 0.03), int(w * 0.03), lo if rng.random() < 0.7 else hi)
     image = out.astype(image.dtype) if np.issubdtype(image.dtype, np.integer) else out
     return image, covered
 
 
-def _stamp(out, covered, text: np.ndarray, top: int, left: int, value: float) -> None:
-    """Paint a text mask (slightly thickened, as burned-in labels are) at (top, left)."""
-    text = ndi.binary_dilation(text)
+def stamp(out, covered, text: np.ndarray, top: int, left: int, value: float, thicken: bool = True) -> None:
+    """Paint a text mask at (top, left), clipped to the image, and mark it covered; ``thicken``
+    dilates it first, as burned-in labels are."""
+    if thicken:
+        text = ndi.binary_dilation(text)
     h, w = text.shape
     top, left = max(0, top), max(0, left)
     region = out[top : top + h, left : left + w]

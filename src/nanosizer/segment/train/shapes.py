@@ -131,8 +131,9 @@ def frozen_segmenter(onnx_path: Path) -> DeepLabV3Plus:
     """The network of an ONNX model file as a frozen torch module (int8 weights dequantised)."""
     from .from_onnx import decoder_channels_of, state_from_onnx
 
-    model = DeepLabV3Plus(decoder_channels_of(onnx_path))
-    model.load_state_dict(state_from_onnx(onnx_path, decoder_channels_of(onnx_path)))
+    channels = decoder_channels_of(onnx_path)
+    model = DeepLabV3Plus(channels)
+    model.load_state_dict(state_from_onnx(onnx_path, channels))
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
