@@ -7,8 +7,12 @@ normalisation), fraction of saturated (near-black) particle pixels, median parti
 and foreground fraction, and for the domain randomisation of issue 15: background grain at the
 particles' scale (band-pass std / particle contrast), the halo just outside particles (/ particle
 contrast; Fresnel fringes), line-to-line jitter (std of row means / background std; scan noise),
-background darker than most of the particles (text, labels, dark grain) and JPEG blockiness
-(gradient at 8-px block edges / elsewhere), as median [10th–90th percentile] over images. Real
+background darker than most of the particles (text, labels, dark grain, inset boxes), JPEG
+blockiness (gradient at 8-px block edges / elsewhere), the background's large-scale ramp
+(p95 − p5 of the background smoothed at 32 px, / particle contrast; thickness gradients), the
+anisotropy of the particle edges (1 − the ratio of the structure tensor's eigenvalues summed
+over the edges; drift) and the texture inside particles (band-pass std of the eroded interiors
+/ contrast; fringes, moiré, grains), as median [10th–90th percentile] over images. Real
 sets are read from ../shared/realdata (evaluation only; skipped when absent).
 """
 
@@ -35,6 +39,9 @@ STATS = (
     "row_jitter",
     "dark_outside",
     "blockiness",
+    "bg_ramp",
+    "edge_anisotropy",
+    "fg_texture",
 )
 
 
@@ -79,6 +86,29 @@ def domain_stats(norm: np.ndarray, mask: np.ndarray, size_px: float, contrast: f
         "row_jitter": float(np.nanstd(row_means) / (np.nanstd(residual) + 1e-6)),
         "dark_outside": float((norm[far] < fg_dark).mean()) if far.any() else np.nan,
         "blockiness": float(gx[:, edges].mean() / (gx[:, ~edges].mean() + 1e-6)),
+        **second_round_stats(norm, mask, far, size_px, contrast),
+    }
+
+
+def second_round_stats(norm, mask, far, size_px: float, contrast: float) -> dict:
+    """Thickness ramp of the background, edge anisotropy (drift), texture inside particles."""
+    filled = np.where(far, norm, np.nan)
+    weight = ndi.gaussian_filter(far.astype(np.float32), 32)
+    smooth = ndi.gaussian_filter(np.nan_to_num(filled, nan=0.0), 32) / np.maximum(weight, 1e-3)
+    level = smooth[weight > 0.2]
+    ramp = float(np.subtract(*np.percentile(level, [95, 5])) / contrast) if level.size else np.nan
+    gy, gx = np.gradient(ndi.gaussian_filter(norm, 1.0))
+    edge = ndi.binary_dilation(mask, iterations=2) & ~ndi.binary_erosion(mask, iterations=2)
+    tensor = np.array(
+        [[(gx * gx)[edge].sum(), (gx * gy)[edge].sum()], [(gx * gy)[edge].sum(), (gy * gy)[edge].sum()]]
+    )
+    eigen = np.linalg.eigvalsh(tensor) if edge.any() else np.array([np.nan, np.nan])
+    core = ndi.binary_erosion(mask, iterations=max(2, int(size_px / 8)) if np.isfinite(size_px) else 2)
+    band = norm - ndi.gaussian_filter(norm, 3.0)
+    return {
+        "bg_ramp": ramp,
+        "edge_anisotropy": float(1 - eigen[0] / max(eigen[1], 1e-9)),
+        "fg_texture": float(band[core].std() / contrast) if core.sum() > 20 else np.nan,
     }
 
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # One training round of the shipped network (issues 13 and 15), prepared for a lent GPU and
 # tested on the CPU at toy sizes:
-#   1. the segmenter from scratch on training-v4 (domain randomisation; the phase-grain family
-#      held out), as the 2026-11-26 GPU run did on training-v3;
-#   2. the shape branch (learned outlines) on the new segmenter;
+#   1. the segmenter from scratch on training-v5 (domain randomisation, two rounds; the
+#      phase-grain family held out), as the 2026-11-26 GPU run did on training-v3;
+#   2. the shape branch (learned outlines) on the new segmenter, on training-shapes-v2 (rods
+#      and rafts included);
 #   3. the int8 file, then the measurements every model is reported with.
 #
 #   scripts/train_round.sh OUT cuda          # on a GPU: ~7 + ~10 minutes of training
@@ -20,14 +21,14 @@ MINUTES=${MINUTES:-7}
 mkdir -p "$OUT"
 nanosizer train "$OUT/segmenter" --fresh --device "$DEVICE" --batch "$BATCH" --lr 1.5e-3 \
     --steps "$STEPS" --pool "$POOL" --val-every "$(( STEPS < 1000 ? STEPS : 1000 ))" --seed 7 \
-    --preset training-v4 --max-minutes "$MINUTES" --export "$OUT/segmenter.onnx"
+    --preset training-v5 --max-minutes "$MINUTES" --export "$OUT/segmenter.onnx"
 python -m nanosizer.segment.train.shapes --segmenter "$OUT/segmenter.onnx" --out "$OUT/shapes" \
     --scenes "$SHAPE_SCENES" --steps "$SHAPE_STEPS" --batch "$BATCH" --device "$DEVICE" \
-    --export "$OUT/model.onnx"
+    --preset training-shapes-v2 --export "$OUT/model.onnx"
 nanosizer quantize "$OUT/model.onnx" "$OUT/model_int8.onnx"
 if [ "${MEASURE:-1}" = 1 ]; then
     python benchmarks/accuracy.py --n 5 --size 512 --separations uecs,learned --model "$OUT/model_int8.onnx" \
-        --presets overlap-low,overlap-medium,low-contrast,ultrasmall-au,mixed-shapes,figure-crop,stem-scan,au-phase-grain,fringe-only \
+        --presets overlap-low,overlap-medium,low-contrast,ultrasmall-au,mixed-shapes,figure-crop,figure-inset,stem-scan,wedge-drift,moire-crystals,rod-rafts,large-particles,au-phase-grain,fringe-only \
         | tee "$OUT/accuracy.txt"
     python benchmarks/real_accuracy.py --segmenters network --separations uecs,learned \
         --model "$OUT/model_int8.onnx" | tee "$OUT/real_accuracy.txt" || true  # skips without ../shared

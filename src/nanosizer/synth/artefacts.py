@@ -1,8 +1,9 @@
 """What real micrographs add that the first generator never drew (domain randomisation):
-phase-contrast grain of the carbon film, crystalline oxide supports, lattice fringes as the
-contrast of a particle, Fresnel fringes at defocus, scan-line noise, dark-field (HAADF)
-polarity, JPEG compression, and the marks of a figure crop (panel letters, scale bars with their
-label in any corner, arrows, panel borders, text over the image).
+phase-contrast grain of the carbon film, crystalline oxide supports, thickness gradients of the
+support, lattice fringes and moiré as the contrast of a particle, Fresnel fringes at defocus,
+specimen drift, scan-line noise, dark-field (HAADF) polarity, JPEG compression, and the marks of
+a figure crop (panel letters, scale bars with their label in any corner, arrows, panel borders,
+text over the image, insets).
 
 Each effect is off by default (its :class:`~.scene.SceneParams` field is zero or empty) and
 draws random numbers only when on, so scenes of earlier presets stay bit-for-bit the same.
@@ -19,6 +20,7 @@ from skimage.draw import polygon
 from .render import fringes, stamp
 
 ANNOTATIONS = ("panel-letter", "scale-label", "arrow", "border", "caption")
+INSETS = ("diffraction", "fft", "histogram")  # what an inset box shows (never a particle)
 LETTERS = ("(a)", "(b)", "(c)", "(d)", "(e)", "(f)", "a", "b", "c", "A", "B", "C", "a)", "b)", "(A)", "(B)")
 SCALE_LABELS = ("2 nm", "5 nm", "10 nm", "20 nm", "50 nm", "100 nm", "200 nm", "500 nm", "1 µm", "2 µm")
 CAPTIONS = ("Au", "Pt/C", "TiO2", "Fe3O4", "d = 5.2 nm", "NPs", "200 °C", "x50k", "Ag@SiO2", "ZnO")
@@ -57,6 +59,48 @@ def crystalline_support(shape, rng: np.random.Generator, amount: float, grain_px
         lattice += np.where(pick[grains], fringes(shape, rng, period), 0.0)
     support = ndi.gaussian_filter(thickness, max(1.0, grain_px / 12)) * (1 + 0.2 * lattice)
     return amount * support
+
+
+def thickness_wedge(shape, rng: np.random.Generator, amount: float) -> np.ndarray:
+    """Relative attenuation of a support whose thickness changes across the field: a linear
+    wedge in a random direction, or the thickening towards the edge of a hole in the film (a
+    circle outside the field); rises from 0 to ``amount``."""
+    h, w = shape
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    if rng.random() < 0.5:
+        angle = rng.uniform(0, 2 * np.pi)
+        ramp = (xx - w / 2) * np.cos(angle) + (yy - h / 2) * np.sin(angle)
+    else:  # distance from a hole whose edge lies just outside the field
+        angle, reach = rng.uniform(0, 2 * np.pi), rng.uniform(0.6, 1.2) * max(h, w)
+        cy, cx = h / 2 + reach * np.sin(angle), w / 2 + reach * np.cos(angle)
+        ramp = -(np.sqrt((yy - cy) ** 2 + (xx - cx) ** 2) ** rng.uniform(0.5, 1.5))
+    ramp = (ramp - ramp.min()) / max(float(np.ptp(ramp)), 1e-6)
+    return (amount * ramp).astype(np.float32)
+
+
+def drift_blur(intensity: np.ndarray, rng: np.random.Generator, length_px: float) -> np.ndarray:
+    """Specimen drift during the exposure: the image smeared along one direction over
+    ``length_px``, centred (the particles' mean position, the truth, stays in place)."""
+    angle = rng.uniform(0, np.pi)
+    half = int(np.ceil(length_px / 2))
+    kernel = np.zeros((2 * half + 1, 2 * half + 1), np.float32)
+    for t in np.linspace(-length_px / 2, length_px / 2, max(2, int(4 * length_px))):
+        kernel[int(round(half + t * np.sin(angle))), int(round(half + t * np.cos(angle)))] += 1
+    return ndi.convolve(intensity, kernel / kernel.sum(), mode="reflect")
+
+
+def moire_pattern(shape, rng: np.random.Generator, period_px: float, beat_px: float) -> np.ndarray:
+    """Moiré of two overlapping lattices (a particle on a crystalline layer, or two stacked
+    crystals): the product of fringes of ``period_px`` and of a slightly different wave vector,
+    whose beat runs with period ``beat_px``; the fine part is lost in the microscope's blur,
+    the beat stays. Values in [-1, 1]."""
+    angle = rng.uniform(0, np.pi)
+    k1 = 2 * np.pi / period_px * np.array([np.cos(angle), np.sin(angle)])
+    beat_angle = rng.uniform(0, np.pi)
+    k2 = k1 + 2 * np.pi / beat_px * np.array([np.cos(beat_angle), np.sin(beat_angle)])
+    yy, xx = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float32)
+    phase1, phase2 = rng.uniform(0, 2 * np.pi, 2)
+    return np.cos(k1[0] * xx + k1[1] * yy + phase1) * np.cos(k2[0] * xx + k2[1] * yy + phase2)
 
 
 def dark_field(intensity: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -121,8 +165,11 @@ def draw_annotations(image: np.ndarray, kinds, rng: np.random.Generator) -> tupl
         elif kind == "caption":
             caption = str(rng.choice(CAPTIONS))
             _text(out, covered, caption, rng.uniform(0.04, 0.08) * h, ink, paper, rng, anywhere=True)
+        elif kind == "inset":
+            _inset(out, covered, lo, hi, rng)
         else:
-            raise ValueError(f"unknown annotation {kind!r}; known: {', '.join(ANNOTATIONS)}")
+            known = ", ".join((*ANNOTATIONS, "inset"))
+            raise ValueError(f"unknown annotation {kind!r}; known: {known}")
     return out, covered
 
 
@@ -222,3 +269,42 @@ def _border(out, covered, colour, rng) -> None:
         }[str(side)]
         out[window] = colour
         covered[window] = True
+
+
+def _inset(out, covered, lo, hi, rng) -> None:
+    """An inset box in a corner, with a frame: a diffraction pattern (bright rings and spots on
+    black), an FFT (bright spots on black) or a size histogram (dark bars on white)."""
+    h, w = out.shape
+    side = int(rng.uniform(0.18, 0.35) * min(h, w))
+    top, left = _corner(rng, h, w, side, side, int(rng.uniform(0.0, 0.04) * h))
+    what = str(rng.choice(INSETS))
+    yy, xx = np.mgrid[0:side, 0:side].astype(np.float32) - side / 2
+    radius = np.hypot(yy, xx)
+    if what == "histogram":
+        box = np.full((side, side), hi, np.float32)
+        bars = int(rng.integers(5, 14))
+        heights = np.exp(-0.5 * ((np.arange(bars) - bars / 2) / (bars / rng.uniform(3, 6))) ** 2)
+        width = max(1, int(0.8 * side / bars))
+        for k, height in enumerate(heights):
+            c0 = int(0.1 * side + k * 0.8 * side / bars)
+            r0 = int(0.85 * side - height * 0.7 * side)
+            box[r0 : int(0.85 * side), c0 : c0 + width - 1] = lo
+        box[int(0.85 * side) : int(0.85 * side) + 2, int(0.08 * side) : int(0.95 * side)] = lo  # axis
+    else:
+        box = np.zeros((side, side), np.float32)
+        if what == "diffraction":
+            for r in np.sort(rng.uniform(0.08, 0.45, int(rng.integers(2, 6)))) * side:
+                box += rng.uniform(0.3, 1.0) * np.exp(-0.5 * ((radius - r) / rng.uniform(0.6, 2.0)) ** 2)
+        spots = int(rng.integers(4, 12)) // 2
+        angles, dists = rng.uniform(0, np.pi, spots), rng.uniform(0.05, 0.4, spots) * side
+        for angle, dist in zip(angles, dists, strict=True):
+            for sign in (1, -1):  # Friedel pairs: spots come in opposite pairs
+                cy, cx = sign * dist * np.sin(angle), sign * dist * np.cos(angle)
+                box += np.exp(-0.5 * ((yy - cy) ** 2 + (xx - cx) ** 2) / rng.uniform(0.8, 2.5) ** 2)
+        box += 2.0 * np.exp(-0.5 * (radius / 2.0) ** 2)  # the direct beam
+        box = lo + (hi - lo) * np.clip(box / max(float(box.max()), 1e-6), 0, 1) ** 0.7
+    frame = max(1, int(rng.integers(1, 4)))
+    box[:frame], box[-frame:], box[:, :frame], box[:, -frame:] = (hi if rng.random() < 0.6 else lo,) * 4
+    window = out[top : top + side, left : left + side]
+    window[...] = box[: window.shape[0], : window.shape[1]]
+    covered[top : top + side, left : left + side] = True

@@ -14,10 +14,13 @@ from .artefacts import (
     crystalline_support,
     dark_field,
     draw_annotations,
+    drift_blur,
     fresnel_halo,
     jpeg_roundtrip,
+    moire_pattern,
     phase_grain,
     scan_lines,
+    thickness_wedge,
 )
 from .render import background_thickness, detector, draw_distractors, fringes, illumination
 from .scene import SceneParams, place_particles
@@ -67,6 +70,7 @@ def generate(
     px = params.pixel_size_nm
     thickness = np.zeros(shape, np.float32)
     lattice = np.zeros(shape, np.float32) if params.lattice_contrast > 0 else None
+    moire = np.zeros(shape, np.float32) if params.moire > 0 else None
     regions: list[Region] = []
     kept = []
     for particle in place_particles(params, rng):
@@ -82,14 +86,23 @@ def generate(
             period = max(3.0, rng.uniform(0.2, 0.4) / px)
             window = lattice[top : top + mask.shape[0], left : left + mask.shape[1]]
             window[mask] = fringes(mask.shape, rng, period)[mask]
+        if moire is not None:  # beat of two lattices, a few stripes across the particle
+            period = max(3.0, rng.uniform(0.2, 0.4) / px)
+            beat = max(4.0, rng.uniform(0.25, 0.6) * particle.diameter_nm / px)
+            window = moire[top : top + mask.shape[0], left : left + mask.shape[1]]
+            window[mask] = moire_pattern(mask.shape, rng, period, beat)[mask]
         regions.append(Region(mask, top, left))
         kept.append(particle)
     mu = params.contrast / params.mean_diameter_nm  # per nm of particle thickness
     attenuation = mu * thickness + background_thickness(params, rng)
     if params.support > 0:
         attenuation = attenuation + crystalline_support(shape, rng, params.support, params.support_px)
+    if params.wedge > 0:
+        attenuation = attenuation + thickness_wedge(shape, rng, params.wedge)
     intensity = illumination(params, rng) * np.exp(-attenuation)
-    intensity = _phase_effects(intensity, thickness > 0, lattice, params, rng)
+    intensity = _phase_effects(intensity, thickness > 0, lattice, moire, params, rng)
+    if params.drift_px > 0:
+        intensity = drift_blur(intensity, rng, params.drift_px)
     if params.dark_field:
         intensity = dark_field(intensity, rng)
     image = detector(intensity.astype(np.float32), params, rng)
@@ -110,12 +123,14 @@ def generate(
     return SynthImage(image, px, labels > 0, labels, regions, table, params)
 
 
-def _phase_effects(intensity, inside, lattice, params: SceneParams, rng) -> np.ndarray:
-    """Phase contrast on the noiseless intensity: lattice fringes, Fresnel fringes at edges,
-    carbon grain (each only when its parameter is on)."""
+def _phase_effects(intensity, inside, lattice, moire, params: SceneParams, rng) -> np.ndarray:
+    """Phase contrast on the noiseless intensity: lattice fringes, moiré, Fresnel fringes at
+    edges, carbon grain (each only when its parameter is on)."""
     mean = float(np.median(intensity))
     if lattice is not None:
         intensity = intensity * (1 + params.lattice_contrast * ndi.gaussian_filter(lattice, 0.7))
+    if moire is not None:  # the fine lattice is lost in the blur: mostly the beat remains
+        intensity = intensity * (1 + 2 * params.moire * ndi.gaussian_filter(moire, 1.0))
     if params.fresnel > 0:
         intensity = intensity + mean * fresnel_halo(inside, rng, params.fresnel)
     if params.phase_grain > 0:

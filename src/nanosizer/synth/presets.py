@@ -290,6 +290,60 @@ def training_shapes(rng, size=384) -> SceneParams:
     return params
 
 
+def rod_rafts(rng, size=1024) -> SceneParams:
+    """Nanorods (aspect 2.5–5) lying side by side in rafts and crossing each other, as gold
+    nanorod preparations dry on the grid."""
+    return SceneParams(
+        **_base(rng, size),
+        pixel_size_nm=_u(rng, 0.3, 0.6),
+        mean_diameter_nm=_u(rng, 8, 14),
+        diameter_spread=_u(rng, 0.05, 0.15),
+        shapes=("rod",),
+        aspect_range=(2.5, 5.0),
+        coverage=_u(rng, 0.3, 0.6),
+        overlap=str(rng.choice(["touching", "low"])),
+        agglomerate=_u(rng, 0.6, 0.9),
+        align=_u(rng, 0.6, 0.9),
+        contrast=_u(rng, 0.8, 2.0),
+        distractors=("scale-bar",),
+    )
+
+
+def large_particles(rng, size=1024) -> SceneParams:
+    """Few large particles, 120–250 px across, with porous, grainy or core-shell interiors,
+    touching or slightly overlapping (mesoporous silica, large oxide crystals in figure crops)."""
+    px = _u(rng, 0.5, 1.5)
+    return SceneParams(
+        **_base(rng, size),
+        pixel_size_nm=px,
+        mean_diameter_nm=_u(rng, 120, 250) * px,
+        diameter_spread=_u(rng, 0.05, 0.2),
+        shapes=("sphere", "ellipsoid", "cube", "octahedron-hex"),
+        aspect_range=(1.1, 1.5),
+        structures=("porous", "grains", "core-shell", "solid"),
+        coverage=_u(rng, 0.2, 0.5),
+        overlap=str(rng.choice(["touching", "low"])),
+        agglomerate=_u(rng, 0.3, 0.8),
+        contrast=_u(rng, 0.8, 2.5),
+        distractors=("scale-bar",),
+    )
+
+
+def training_shapes_v2(rng, size=384) -> SceneParams:
+    """``training-shapes`` with elongated particles in half the scenes: rods and ellipsoids of
+    aspect 1.5–5, often lined up side by side (rafts), 12–50 px wide, so that the shape head
+    sees whole outlines up to ~250 px long (the first head cut real nanorods into 2–4 round
+    pieces)."""
+    params = training_shapes(rng, size)
+    if rng.random() < 0.5:
+        params.shapes = ("rod",) if rng.random() < 0.6 else ("rod", "ellipsoid")
+        params.aspect_range = (1.5, _u(rng, 2.5, 5.0))
+        params.mean_diameter_nm = _logu(rng, 12, 50) * params.pixel_size_nm
+        params.align = _u(rng, 0.3, 0.9)
+        params.overlap = str(rng.choice(["touching", "low", "medium", "high"], p=[0.35, 0.35, 0.2, 0.1]))
+    return params
+
+
 def au_phase_grain(rng, size=1024) -> SceneParams:
     """~2 nm Au at 0.03–0.06 nm/px on phase-contrast carbon: grain at the particles' own scale,
     lattice fringes, Fresnel fringes (held out of training: the phase-grain family)."""
@@ -353,6 +407,36 @@ def haadf_support(rng, size=1024) -> SceneParams:
     return params
 
 
+def figure_inset(rng, size=1024) -> SceneParams:
+    """``figure-crop`` with an inset box in a corner: a diffraction pattern, an FFT or a size
+    histogram (background in the truth)."""
+    params = figure_crop(rng, size)
+    params.annotations = (*params.annotations, "inset")
+    return params
+
+
+def moire_crystals(rng, size=1024) -> SceneParams:
+    """Faceted crystals of weak mass-thickness contrast that show mainly by moiré stripes
+    (a crystal on a crystalline layer, or stacked crystals)."""
+    params = _overlap("low")(rng, size)
+    params.shapes = ("sphere", "cube", "octahedron-hex")
+    params.pixel_size_nm = _u(rng, 0.08, 0.2)
+    params.mean_diameter_nm = _u(rng, 6.0, 14.0)
+    params.contrast = _u(rng, 0.15, 0.4)
+    params.moire = _u(rng, 0.15, 0.35)
+    params.dose = _logu(rng, 200, 1000)
+    return params
+
+
+def wedge_drift(rng, size=1024) -> SceneParams:
+    """A support thickening strongly across the field (a wedge or the rim of a hole: background
+    on one side darker than particles on the other) and specimen drift during the exposure."""
+    params = _overlap("low")(rng, size)
+    params.wedge = _u(rng, 0.5, 2.0)
+    params.drift_px = _u(rng, 2.0, 8.0)
+    return params
+
+
 HELD_OUT = ("au-phase-grain", "fringe-only")  # the phase-grain family: never drawn by training-v4
 
 
@@ -382,6 +466,25 @@ def training_v4(rng, size=512) -> SceneParams:
     return params
 
 
+def training_v5(rng, size=512) -> SceneParams:
+    """``training-v4`` plus the second round of domain randomisation: thickness gradients of the
+    support, specimen drift, moiré contrast and inset boxes in figure crops, each in a share
+    of the scenes (drift, like JPEG, kept away from faint scenes; the phase-grain family
+    :data:`HELD_OUT` still left out)."""
+    params = training_v4(rng, size)
+    diameter_px = params.mean_diameter_nm / params.pixel_size_nm
+    faint = params.contrast * np.sqrt(params.dose) * diameter_px < 40
+    if rng.random() < 0.2:
+        params.wedge = _u(rng, 0.2, 2.0)
+    if rng.random() < 0.15 and not faint:
+        params.drift_px = _u(rng, 1.0, min(8.0, 0.3 * diameter_px))
+    if rng.random() < 0.1 and not params.saturate:
+        params.moire = _u(rng, 0.1, 0.35)
+    if params.annotations and rng.random() < 0.3:
+        params.annotations = (*params.annotations, "inset")
+    return params
+
+
 PRESETS: dict[str, Callable] = {
     "ultrasmall-au": ultrasmall_au,
     "pt-cubes": pt_cubes,
@@ -405,6 +508,13 @@ PRESETS: dict[str, Callable] = {
     "training-faint": training_faint,
     "training-shapes": training_shapes,
     "training-v4": training_v4,
+    "rod-rafts": rod_rafts,
+    "large-particles": large_particles,
+    "figure-inset": figure_inset,
+    "moire-crystals": moire_crystals,
+    "wedge-drift": wedge_drift,
+    "training-v5": training_v5,
+    "training-shapes-v2": training_shapes_v2,
 }
 
 

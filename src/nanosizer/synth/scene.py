@@ -29,6 +29,7 @@ class SceneParams:
     coverage: float = 0.15  # projected area fraction aimed at
     overlap: str = "none"
     agglomerate: float = 0.0  # probability that a particle is placed next to another
+    align: float = 0.0  # probability that such a particle lines up beside its neighbour (rod rafts)
     # image formation
     contrast: float = 1.0  # attenuation -ln(I/I_bg) through the thickness of a mean particle
     saturate: bool = False
@@ -51,7 +52,10 @@ class SceneParams:
     fresnel: float = 0.0  # defocus fringe at particle edges (relative intensity)
     scan_noise: float = 0.0  # STEM line-to-line gain jitter (relative std)
     jpeg_quality: int = 0  # 0: none; else the image is JPEG-compressed at this quality
-    annotations: tuple[str, ...] = ()  # figure-crop marks (:data:`.artefacts.ANNOTATIONS`)
+    annotations: tuple[str, ...] = ()  # figure-crop marks (:data:`.artefacts.ANNOTATIONS`, "inset")
+    wedge: float = 0.0  # thickness gradient of the support: attenuation added across the field
+    drift_px: float = 0.0  # specimen drift during the exposure: smear length in px
+    moire: float = 0.0  # moiré of overlapping lattices as a particle's contrast (relative intensity)
     seed_note: str = ""
     extra: dict = field(default_factory=dict)
 
@@ -79,8 +83,12 @@ def place_particles(params: SceneParams, rng: np.random.Generator) -> list[Parti
             ang = rng.uniform(0, 2 * np.pi)
             dist = (anchor.radius_px(px) + r) * max(min_frac, 0.55) * rng.uniform(1.0, 1.1)
             row, col = anchor.row + dist * np.sin(ang), anchor.col + dist * np.cos(ang)
+            lined_up = params.align > 0 and rng.random() < params.align
+            if lined_up:  # beside the anchor's long side, parallel to it, as rods pack in rafts
+                row, col = _beside(anchor, r, min_frac, px, rng)
         else:
             row, col = rng.uniform(-r, h + r), rng.uniform(-r, w + r)
+            lined_up = False
         cand = Particle(
             row,
             col,
@@ -91,6 +99,8 @@ def place_particles(params: SceneParams, rng: np.random.Generator) -> list[Parti
             str(rng.choice(params.structures)),
             float(rng.uniform(0.85, 1.15)),
         )
+        if lined_up:
+            cand.angle = anchor.angle + float(rng.normal(0.0, 0.05))
         n = len(particles)
         # Use the inscribed size so elongated particles are not over-constrained.
         if n:
@@ -103,3 +113,16 @@ def place_particles(params: SceneParams, rng: np.random.Generator) -> list[Parti
         particles.append(cand)
         covered += np.pi * r * r * aspect
     return particles
+
+
+def _beside(anchor, r: float, min_frac: float, px: float, rng: np.random.Generator) -> tuple[float, float]:
+    """A centre next to ``anchor``'s long side: one width (both half-widths, at the overlap
+    degree's distance) across its axis, shifted along it by up to a quarter of its length."""
+    across = (0.5 * anchor.diameter_nm / px + r) * max(min_frac, 0.55) * rng.uniform(1.0, 1.1)
+    along = rng.uniform(-0.25, 0.25) * anchor.diameter_nm * anchor.aspect / px
+    side = 1.0 if rng.random() < 0.5 else -1.0
+    # The particle's own frame: u along the axis at ``angle`` (image rows down, columns right).
+    cu, su = np.cos(anchor.angle), np.sin(anchor.angle)
+    d_row = along * su + side * across * cu
+    d_col = along * cu - side * across * su
+    return anchor.row + d_row, anchor.col + d_col
