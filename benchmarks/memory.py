@@ -41,11 +41,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1024, 2048, 4096, 8192, 16384])
     parser.add_argument("--segmenter", default="network")
+    parser.add_argument("--separation", default="uecs", help="uecs (the README's table), learned, auto, ...")
     args = parser.parse_args()
-    settings = Settings(segmenter=args.segmenter)
+    settings = Settings(segmenter=args.segmenter, separation=args.separation)
     base = scene(2048).image.astype(np.float32)
     base = np.round(255 * (base - base.min()) / np.ptp(base)).astype(np.uint8)
-    print(f"segmenter={args.segmenter}; fresh process per image: read, analyse, write")
+    print(
+        f"segmenter={args.segmenter} separation={args.separation}; "
+        "fresh process per image: read, analyse, write"
+    )
     print("| image | megapixels | particles | peak MB | MB per megapixel | s |")
     print("|---|---|---|---|---|---|")
     points = []

@@ -61,8 +61,9 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=100)
     parser.add_argument("--size", type=int, default=1024)
     parser.add_argument("--segmenter", default="network")
+    parser.add_argument("--separation", default="uecs", help="uecs (the README's numbers), learned, ...")
     args = parser.parse_args()
-    settings = Settings(segmenter=args.segmenter)
+    settings = Settings(segmenter=args.segmenter, separation=args.separation)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         series = tmp / "series"

@@ -83,3 +83,8 @@ def test_learned_separation_with_a_given_mask_still_reads_outlines_from_the_imag
 def test_learned_separation_needs_a_model_with_a_shape_head():
     with pytest.raises(ValueError, match="network segmenter"):
         analyze_micrograph(_field(), THRESHOLD.replace(separation="learned"))
+
+
+def test_the_default_separation_is_decided_and_recorded():
+    result = analyze_micrograph(_field(), THRESHOLD)  # the threshold segmenter: no outlines
+    assert result.settings.separation == "uecs" and result.summary["settings"]["separation"] == "uecs"

@@ -15,7 +15,7 @@ def test_defaults_are_the_papers_and_describe_themselves():
         0.5,
         10,
     )
-    assert s.min_marker_px == 30 and s.separation == "uecs" and s.particles == "auto"
+    assert s.min_marker_px == 30 and s.separation == "auto" and s.particles == "auto"
     described = describe_settings()
     assert [name for name, _, _ in described] == [f.name for f in dataclasses.fields(Settings)]
     assert all(len(text) > 20 for _, _, text in described)  # every field has its meaning
@@ -28,7 +28,7 @@ def test_defaults_are_the_papers_and_describe_themselves():
     [
         ({"convexity_threshold": 1.5}, "convexity_threshold must lie in [0, 1]"),
         ({"min_marker_px": 0}, "min_marker_px must be >= 1"),
-        ({"separation": "magic"}, "separation must be one of uecs, watershed, none"),
+        ({"separation": "magic"}, "separation must be one of auto, uecs, watershed, none"),
         ({"min_pixel_size_nm": 0}, "min_pixel_size_nm must be > 0"),
         ({"min_pixel_size_nm": 5, "max_pixel_size_nm": 1}, "need min < max"),
         ({"network_zoom": 20}, "network_zoom must be 'auto' or lie in [0.1, 10]"),

@@ -257,7 +257,7 @@ def run_batch(
     fingerprint = run_hash(settings)
     budget, workers = opts.max_memory_mb or available_mb(), opts.workers
     if opts.scheduler is None:  # a Dask cluster's workers have their own memory
-        workers, fewer = plan_workers(files, workers, budget, settings.separation == "learned")
+        workers, fewer = plan_workers(files, workers, budget, settings.learns_outlines())
         if fewer and on_message:
             on_message(fewer, True)
     else:

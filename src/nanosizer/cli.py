@@ -24,7 +24,7 @@ app = typer.Typer(
     rich_markup_mode=None,  # click's plain help: wraps at any width, never cuts an option name
 )
 
-DEFAULT_SEPARATION = "uecs"  # as Settings (checked by the tests)
+DEFAULT_SEPARATION = "auto"  # as Settings (checked by the tests)
 Output = Annotated[Path, typer.Option("--output", "-o", help="Output folder.")]
 PixelSize = Annotated[
     float | None,
@@ -35,8 +35,8 @@ Separation = Annotated[
     str,
     typer.Option(
         "--separation",
-        help="Split overlapping particles: learned (whole outlines from the network), uecs (the paper's), "
-        "watershed or none.",
+        help="Separate touching and overlapping particles: learned (whole outlines from the network), "
+        "uecs (the paper's), watershed, none, or auto (learned with the shipped model, else uecs).",
     ),
 ]
 Segmenter = Annotated[

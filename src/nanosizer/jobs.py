@@ -97,7 +97,7 @@ def analyze_file(job: FileJob) -> FileOutcome:
     try:
         for micrograph in iter_micrographs(job.path, job.pixel_size_nm):
             name = job.stem + micrograph.name[len(job.path.stem) :]
-            learned = job.settings.separation == "learned"
+            learned = job.settings.learns_outlines()
             too_big = too_big_reason(*_analysed_shape(micrograph, job.settings), job.memory_mb, learned)
             if too_big:
                 raise NanosizerError(too_big, job.path)

@@ -127,7 +127,7 @@ def prepared_map(
     if settings.roi is not None:
         micrograph, mask = crop_to_roi(micrograph, settings.roi, mask)
     micrograph = dataclasses.replace(micrograph, notes=list(micrograph.notes))  # never alter the input
-    settings = resolve_particles(micrograph, settings, micrograph.notes)
+    settings = resolve_separation(resolve_particles(micrograph, settings, micrograph.notes))
     px = micrograph.pixel_size_nm
     problem = settings.check_pixel_size(px)
     if problem:
@@ -140,6 +140,19 @@ def prepared_map(
     binary = clean_mask(binary, px, settings.min_particle_ecd_nm, settings.max_hole_ecd_nm)
     timings["clean_s"] = time.perf_counter() - tic
     return micrograph, settings, binary, shapes
+
+
+def resolve_separation(settings: Settings) -> Settings:
+    """Settings with ``separation='auto'`` decided: ``learned`` when the network segments with a
+    model that has a shape head, else ``uecs`` (the threshold segmenter, older model files)."""
+    if settings.separation != "auto":
+        return settings
+    learned = False
+    if settings.segmenter == "network":
+        from .segment.network import has_shapes, load_model
+
+        learned = has_shapes(load_model(settings.model))
+    return settings.replace(separation="learned" if learned else "uecs")
 
 
 def resolve_particles(micrograph: Micrograph, settings: Settings, notes: list | None = None) -> Settings:

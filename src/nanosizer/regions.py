@@ -64,6 +64,15 @@ def crop_region(mask: np.ndarray, top: int, left: int, separated: bool = False) 
     return Region(mask[r0:r1, c0:c1], top + int(r0), left + int(c0), separated)
 
 
+def inscribed_width(mask: np.ndarray) -> float:
+    """Twice the largest inscribed radius of a mask (holes filled), px: the width of one
+    particle, or of the thickest particle of a cluster."""
+    from scipy import ndimage as ndi
+
+    padded = np.pad(ndi.binary_fill_holes(mask), 1)
+    return 2.0 * float(ndi.distance_transform_edt(padded).max())
+
+
 def label_dtype(largest: int):
     """The label image dtype that holds labels up to ``largest``: uint16, else uint32."""
     return np.uint16 if largest < 2**16 else np.uint32

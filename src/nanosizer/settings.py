@@ -12,7 +12,7 @@ import json
 import textwrap
 from dataclasses import dataclass
 
-SEPARATIONS = ("uecs", "watershed", "none", "learned")
+SEPARATIONS = ("auto", "uecs", "watershed", "none", "learned")
 SEGMENTERS = ("network", "threshold")
 POLARITIES = ("auto", "dark", "bright")
 
@@ -120,11 +120,13 @@ class Settings:
         low=0,
     )
     separation: str = setting(
-        "uecs",
-        "{'uecs', 'watershed', 'none', 'learned'}",
+        "auto",
+        "{'auto', 'uecs', 'watershed', 'none', 'learned'}",
         (
-            "How non-convex regions are split: uecs (the paper's), watershed, none (flag only), or "
-            "learned (whole particle outlines predicted by the network's shape head)."
+            "How touching and overlapping particles are separated: learned (whole particle outlines "
+            "predicted by the network's shape head), uecs (the paper's ultimate erosion), watershed, "
+            "none (non-convex regions only flagged), or auto: learned with the network segmenter and a "
+            "model that has a shape head, else uecs."
         ),
         choices=SEPARATIONS,
     )
@@ -265,6 +267,11 @@ class Settings:
                     f"right > left; got {self.roi}"
                 )
             object.__setattr__(self, "roi", roi)
+
+    def learns_outlines(self) -> bool:
+        """Whether the separation is (or, as ``auto`` with the network, most likely becomes)
+        learned: it needs the outline predictions and more memory."""
+        return self.separation == "learned" or (self.separation == "auto" and self.segmenter == "network")
 
     def check_pixel_size(self, pixel_size_nm: float) -> str | None:
         """Why ``pixel_size_nm`` is not a plausible micrograph pixel size (None when it is)."""

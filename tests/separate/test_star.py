@@ -103,3 +103,42 @@ def test_learned_separation_recovers_every_particle_from_perfect_outlines(preset
 def test_learned_separation_needs_outline_predictions():
     with pytest.raises(ValueError, match="outline predictions"):
         separate_particles(np.ones((10, 10), bool), 1.0, Settings(separation="learned"))
+
+
+def _field_of(parts: list[np.ndarray], coarse=None) -> ShapeField:
+    """What a perfect shape head would predict if the particles were ``parts``."""
+    labels = paint_labels([Region(part, 0, 0) for part in parts], parts[0].shape)
+    regions = [Region(part, 0, 0) for part in parts]
+    fields = () if coarse is None else (coarse,)
+    return ShapeField(object_probability(labels)[::GRID, ::GRID], ray_targets(labels, regions), coarse=fields)
+
+
+def _cut(disc: np.ndarray, pieces: int) -> list[np.ndarray]:
+    """``disc`` cut into halves (2) or quarters (4) through its centre."""
+    rows, cols = np.indices(disc.shape)
+    centre = np.argwhere(disc).mean(axis=0)
+    right, below = cols >= centre[1], rows >= centre[0]
+    if pieces == 2:
+        return [disc & ~right, disc & right]
+    return [disc & (right == r) & (below == b) for r in (False, True) for b in (False, True)]
+
+
+def test_a_wide_region_takes_the_coarse_outlines_when_they_see_a_large_particle():
+    disc = disc_mask((200, 200), (100, 100), 80)  # 160 px: wider than the shape head knows
+    field = _field_of(_cut(disc, 2), coarse=_field_of([disc]))  # native: cut in halves
+    sep = separate_particles(disc, 1.0, Settings(separation="learned"), field)
+    assert len(sep.particles) == 1 and sep.particles[0].area_px == disc.sum()
+
+
+def test_a_wide_region_keeps_its_native_outlines_when_the_coarse_pass_sees_small_particles():
+    disc = disc_mask((200, 200), (100, 100), 80)
+    field = _field_of(_cut(disc, 2), coarse=_field_of(_cut(disc, 4)))  # quarters: ~66 px wide
+    sep = separate_particles(disc, 1.0, Settings(separation="learned"), field)
+    assert len(sep.particles) == 2
+
+
+def test_regions_the_head_knows_keep_their_native_outlines():
+    disc = disc_mask((50, 50), (25, 25), 20)  # 40 px: the coarse pass is not consulted
+    field = _field_of(_cut(disc, 2), coarse=_field_of([disc]))
+    sep = separate_particles(disc, 1.0, Settings(separation="learned"), field)
+    assert len(sep.particles) == 2

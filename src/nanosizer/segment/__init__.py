@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from .cleanup import clean_mask
@@ -29,7 +31,7 @@ def segment_with_shapes(
     if learned and settings.segmenter != "network":
         raise ValueError("learned separation needs the network segmenter (segmenter='network')")
     if settings.segmenter == "network":
-        from .network import THRESHOLD, auto_zoom, input_maps, load_model, network_input, outline_zoom
+        from .network import THRESHOLD, auto_zoom, input_maps, load_model, network_input
 
         data = network_input(image, settings.particles)  # normalised once, also for auto zoom
         zoom = settings.network_zoom
@@ -38,15 +40,14 @@ def segment_with_shapes(
         if zoom != 1.0 and notes is not None:
             how = "automatic" if settings.network_zoom == "auto" else "--network-zoom"
             notes.append(f"network run on the image resampled by {zoom:g} ({how}); results at native pixels")
-        shapes = None
-        if learned:  # outlines at the scale the shape head knows; one pass when it is the same
-            outline = outline_zoom(data)
-            if outline != zoom:
-                _, shapes = input_maps(data, settings.model, outline, shapes=True)
-                if notes is not None:
-                    notes.append(f"particle outlines predicted on the image resampled by {outline:g}")
-        prob, same_pass = input_maps(data, settings.model, zoom, shapes=learned and shapes is None)
-        shapes = shapes or same_pass
+        prob, shapes = input_maps(data, settings.model, zoom, shapes=learned)
+        if learned:  # a coarse pass of the shape head around the regions wider than it knows
+            shapes = dataclasses.replace(shapes, coarse=coarse_fields(data, prob > THRESHOLD, zoom, settings))
+            if shapes.coarse and notes is not None:
+                notes.append(
+                    f"outlines of {len(shapes.coarse)} wide region(s) also predicted on the image "
+                    f"resampled by {shapes.coarse[0].zoom:g}"
+                )
         if load_model(settings.model).reference and notes is not None:
             notes.append(
                 "model quantised with full 8-bit weights: computed in float so that the result does "
@@ -62,6 +63,22 @@ def segment_with_shapes(
             found = refine_edges(image, found, settings, notes)
         return found, shapes
     return segment_threshold(image, settings.blur_sigma_px, settings.particles), None
+
+
+def coarse_fields(data: np.ndarray, particles: np.ndarray, zoom: float, settings) -> tuple[ShapeField, ...]:
+    """The shape head's outlines around each region of the particle map wider than it knows,
+    predicted on the normalised image ``data`` shrunk for them (:func:`.network.coarse_windows`;
+    none when that is no smaller than the main pass's ``zoom``)."""
+    from .network import coarse_windows, input_maps
+
+    coarse, windows = coarse_windows(particles)
+    if coarse >= zoom:
+        return ()
+    fields = []
+    for top, left, bottom, right in windows:
+        _, field = input_maps(data[top:bottom, left:right], settings.model, coarse, shapes=True)
+        fields.append(dataclasses.replace(field, window=(top, left, bottom, right)))
+    return tuple(fields)
 
 
 def confident_regions(prob: np.ndarray, found: np.ndarray, min_confidence: float) -> tuple[np.ndarray, int]:

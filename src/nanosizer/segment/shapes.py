@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 GRID = 4  # the shape outputs' stride: grid point (i, j) sits on network input pixel (4i, 4j)
+OUTLINE_SIZES_PX = (16.0, 70.0)  # particle widths the shape head works at without resampling
 
 
 @dataclass(frozen=True)
@@ -15,17 +16,31 @@ class ShapeField:
 
     ``zoom`` is the factor by which the image was resampled for the network: grid points and
     distances are mapped back to the micrograph's own pixels by :meth:`points` and
-    :meth:`distances`.
+    :meth:`distances`; ``window`` = (top, left, bottom, right) is the part of the micrograph
+    the predictions were made on (None: all of it). When the particle map has regions wider
+    than the shape head knows, ``coarse`` holds the outlines predicted around them on the image
+    shrunk for them, one field per window (which a region takes is decided in
+    :mod:`nanosizer.separate.learned`).
     """
 
     objects: np.ndarray  # (h, w) float32
     rays: np.ndarray  # (n_rays, h, w) float32, px of the network's input
     zoom: float = 1.0
+    coarse: tuple[ShapeField, ...] = ()
+    window: tuple[int, int, int, int] | None = None
 
     def points(self, grid_ij: np.ndarray) -> np.ndarray:
         """(k, 2) image coordinates (row, col; pixel centres at integers) of grid points."""
         at_input = np.asarray(grid_ij, np.float64) * GRID
-        return (at_input + 0.5) / self.zoom - 0.5
+        origin = np.zeros(2) if self.window is None else np.asarray(self.window[:2], np.float64)
+        return (at_input + 0.5) / self.zoom - 0.5 + origin
+
+    def contains(self, top: int, left: int, bottom: int, right: int) -> bool:
+        """Whether the box (image px) lies inside the part the predictions were made on."""
+        if self.window is None:
+            return True
+        w_top, w_left, w_bottom, w_right = self.window
+        return w_top <= top and w_left <= left and bottom <= w_bottom and right <= w_right
 
     def distances(self, grid_ij: np.ndarray) -> np.ndarray:
         """(k, n_rays) ray distances in image px at grid points."""

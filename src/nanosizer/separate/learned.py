@@ -14,12 +14,13 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from ..measure.geometry import contour_geometry, is_convex
-from ..regions import Region, crop_region, regions_from_labels
-from ..segment.shapes import ShapeField
+from ..regions import Region, crop_region, inscribed_width, paint_labels, regions_from_labels
+from ..segment.shapes import OUTLINE_SIZES_PX, ShapeField
 from .excluded import excluded_entry
 from .star import candidates, suppress
 
 MIN_SUPPORT = 0.5  # an outline with less than this share of its area in the particle map is rejected
+GROW_FRACTION = 0.25  # how far (× the typical outline radius) outlines grow into uncovered map pixels
 LEFTOVER_FRACTION = 0.25  # unexplained pieces above this share of the median particle are excluded
 
 
@@ -28,6 +29,49 @@ def learned_split(binary: np.ndarray, field: ShapeField, settings, result) -> No
     the outlines give, the regions none explains, and the counts."""
     labels, count = ndi.label(binary, structure=np.ones((3, 3), bool))
     result.regions = count
+    outlines = _outlines(field, binary, labels, settings)
+    if field.coarse:
+        coarse = _coarse_outlines(field.coarse, binary, labels, settings)
+        for value in _coarse_regions(labels, coarse):
+            outlines[value] = coarse[value]
+    for value, region in enumerate(regions_from_labels(labels), start=1):
+        found = outlines.get(value, [])
+        if len(found) == 1:
+            region.geometry = contour_geometry(region.mask)
+            if is_convex(region.geometry, settings.convexity_threshold, settings.solidity_threshold):
+                result.particles.append(region)  # one particle: its own segmented edge
+                continue
+        if len(found) > 1:
+            result.non_convex_regions += 1
+        result.particles.extend(_grown_to_map(found, region))
+    _exclude_leftovers(labels, result)
+
+
+def _grown_to_map(outlines: list[Region], region: Region) -> list[Region]:
+    """The outlines, each with the pixels of its map region that no outline covers and that lie
+    nearer to it than to any other, up to :data:`GROW_FRACTION` of the typical outline's radius
+    away: where a particle borders the background its edge is the map's, not the polygon's
+    (a 32-ray polygon whose rays are a little short would otherwise shrink every particle)."""
+    if not outlines:
+        return outlines
+    from skimage.segmentation import expand_labels
+
+    local = [Region(o.mask, o.top - region.top, o.left - region.left) for o in outlines]  # in its box
+    visible = paint_labels(local, region.mask.shape) * region.mask
+    radius = np.sqrt(np.median([o.area_px for o in outlines]) / np.pi)
+    grown = expand_labels(visible, distance=max(1.0, GROW_FRACTION * radius)) * region.mask
+    out = []
+    for index, outline in enumerate(local, start=1):
+        mask = np.zeros(region.mask.shape, bool)
+        mask[outline.slices] = outline.mask
+        mask |= (grown == index) & (visible == 0)
+        out.append(crop_region(mask, region.top, region.left, separated=True))
+    return out
+
+
+def _outlines(field: ShapeField, binary: np.ndarray, labels: np.ndarray, settings) -> dict[int, list[Region]]:
+    """The outlines kept by non-maximum suppression, clipped to the map region their centre
+    lies in, by region label (outlines with too little support in the map are rejected)."""
     peaks = candidates(field.objects, settings.object_threshold)
     points = field.points(peaks)
     rows, cols = np.rint(points).astype(np.int64).T
@@ -43,17 +87,34 @@ def learned_split(binary: np.ndarray, field: ShapeField, settings, result) -> No
         clipped = _within(polygon, labels, owner[index])
         if clipped is not None and clipped.area_px >= MIN_SUPPORT * polygon.area_px:
             outlines.setdefault(int(owner[index]), []).append(clipped)
+    return outlines
+
+
+def _coarse_outlines(fields, binary: np.ndarray, labels: np.ndarray, settings) -> dict[int, list[Region]]:
+    """Outlines of the coarse pass by region label, each region's from the first window that
+    holds all of it (windows may overlap: one region, one set of outlines)."""
+    boxes = ndi.find_objects(labels)
+    out: dict[int, list[Region]] = {}
+    for field in fields:
+        for value, found in _outlines(field, binary, labels, settings).items():
+            rows, cols = boxes[value - 1]
+            if value not in out and field.contains(rows.start, cols.start, rows.stop, cols.stop):
+                out[value] = found
+    return out
+
+
+def _coarse_regions(labels: np.ndarray, coarse: dict[int, list[Region]]) -> list[int]:
+    """Regions wider than the shape head knows (:data:`OUTLINE_SIZES_PX`) that the coarse pass
+    explains with particles wider than that too: large particles, which the native pass cuts
+    into pieces of the sizes it knows. (A wide region of touching small particles the map merged
+    keeps its native outlines: there the coarse pass also sees small particles.)"""
+    wide = []
     for value, region in enumerate(regions_from_labels(labels), start=1):
-        found = outlines.get(value, [])
-        if len(found) == 1:
-            region.geometry = contour_geometry(region.mask)
-            if is_convex(region.geometry, settings.convexity_threshold, settings.solidity_threshold):
-                result.particles.append(region)  # one particle: its own segmented edge
-                continue
-        if len(found) > 1:
-            result.non_convex_regions += 1
-        result.particles.extend(found)
-    _exclude_leftovers(labels, result)
+        widths = [inscribed_width(outline.mask) for outline in coarse.get(value, [])]
+        limit = OUTLINE_SIZES_PX[1]
+        if widths and np.median(widths) > limit and inscribed_width(region.mask) > limit:
+            wide.append(value)
+    return wide
 
 
 def _within(polygon: Region, labels: np.ndarray, value: int) -> Region | None:

@@ -58,9 +58,12 @@ def separate_particles(
         ``min_marker_px``, ``watershed_h_px`` and ``remove_border``.
     shapes : ShapeField, optional
         The network's outline predictions: required by ``separation='learned'``
-        (:mod:`.learned`), ignored otherwise.
+        (:mod:`.learned`), used by ``'auto'`` when given (else ``'auto'`` is UECS), ignored
+        otherwise.
     """
     result = Separation(particles=[])
+    if settings.separation == "auto":
+        settings = settings.replace(separation="uecs" if shapes is None else "learned")
     if settings.separation == "learned":
         if shapes is None:
             raise ValueError("learned separation needs the network's outline predictions (shapes=)")

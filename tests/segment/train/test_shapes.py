@@ -58,3 +58,14 @@ def test_head_trains_on_a_frozen_segmenter_and_exports_one_graph(tiny_segmenter,
         torch.equal(v, w)
         for v, w in zip(segmenter.values(), state_from_onnx(tiny_segmenter, 16).values(), strict=True)
     )
+
+
+def test_auto_separation_is_learned_only_with_a_shape_head(tiny_segmenter):
+    from nanosizer.pipeline import resolve_separation
+    from nanosizer.settings import Settings
+
+    assert Settings().separation == "auto"
+    assert resolve_separation(Settings()).separation == "learned"  # the shipped model has one
+    assert resolve_separation(Settings(model=str(tiny_segmenter))).separation == "uecs"
+    assert resolve_separation(Settings(segmenter="threshold")).separation == "uecs"
+    assert resolve_separation(Settings(separation="watershed")).separation == "watershed"

@@ -106,13 +106,15 @@ class ShapeNet(DeepLabV3Plus):
         return torch.sigmoid(logits), torch.sigmoid(objects), rays
 
 
-def shape_scene(seed: int, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One training scene: network input (H, W), object probability and rays on the grid."""
+def shape_scene(
+    seed: int, size: int, preset: str = SHAPE_PRESET
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One training scene of ``preset``: network input (H, W), object probability and rays on the grid."""
     from ...synth import generate, preset_params
     from ..network import network_input
 
     rng = np.random.default_rng(seed)
-    scene = generate(preset_params(SHAPE_PRESET, rng, size), rng, with_table=False)
+    scene = generate(preset_params(preset, rng, size), rng, with_table=False)
     objects = object_probability(scene.labels)[::GRID, ::GRID]
     rays = ray_targets(scene.labels, scene.full_masks)
     return network_input(scene.image).astype(np.float32), objects, rays.astype(np.float16)
@@ -140,7 +142,7 @@ def frozen_segmenter(onnx_path: Path) -> DeepLabV3Plus:
     return model
 
 
-def feature_pool(model, seeds, size: int, workers: int = 2, device: str = "cpu"):
+def feature_pool(model, seeds, size: int, workers: int = 2, device: str = "cpu", preset: str = SHAPE_PRESET):
     """Frozen encoder (stride 4 and 16) and decoder features (float16) and targets of the scenes ``seeds``,
     generated in ``workers`` processes while this one runs the encoder; kept on ``device``."""
     from concurrent.futures import ProcessPoolExecutor
@@ -148,7 +150,7 @@ def feature_pool(model, seeds, size: int, workers: int = 2, device: str = "cpu")
 
     lows, highs, feats, objects, rays = [], [], [], [], []
     with ProcessPoolExecutor(workers, mp_context=get_context("forkserver")) as pool:
-        for image, obj, ray in pool.map(shape_scene, seeds, [size] * len(seeds)):
+        for image, obj, ray in pool.map(shape_scene, seeds, [size] * len(seeds), [preset] * len(seeds)):
             with torch.no_grad():
                 x = torch.from_numpy(image)[None, None].to(device)
                 low, high, features = model.encoded(x)  # the encoder once for all three
@@ -172,6 +174,7 @@ def train_head(
     val_scenes: int = 24,
     crop: int = 64,
     device: str = "cpu",
+    preset: str = SHAPE_PRESET,
 ) -> dict:
     """Train the shape branch on the frozen encoder of a segmenter; write ``out/head.pt`` and
     ``out/log.json``. The branch's ASPP and skip copies learn at a third of the head's rate.
@@ -183,9 +186,9 @@ def train_head(
     model = frozen_segmenter(segmenter_onnx).to(device)
     tic = time.perf_counter()
     lows, highs, feats, objects, rays = feature_pool(
-        model, [30_000 + seed * 100_000 + k for k in range(scenes)], size, device=device
+        model, [30_000 + seed * 100_000 + k for k in range(scenes)], size, device=device, preset=preset
     )
-    val = feature_pool(model, [29_000 + k for k in range(val_scenes)], size, device=device)
+    val = feature_pool(model, [29_000 + k for k in range(val_scenes)], size, device=device, preset=preset)
     t_data = time.perf_counter() - tic
     crop = min(crop, lows.shape[2] // 4 * 4, lows.shape[3] // 4 * 4)
     branch = ShapeBranch(model)
@@ -220,7 +223,7 @@ def train_head(
         "segmenter": str(segmenter_onnx),
         "scenes": scenes,
         "scene_size": size,
-        "preset": SHAPE_PRESET,
+        "preset": preset,
         "steps": steps,
         "batch": batch,
         "crop_px": crop * GRID,
@@ -301,13 +304,21 @@ def main() -> None:
     parser.add_argument("--export", type=Path, default=None, help="write segmenter + head as this ONNX file")
     parser.add_argument("--skip-training", action="store_true", help="only export the head in --out")
     parser.add_argument("--device", default="cpu", help="cpu, or cuda with a GPU")
+    parser.add_argument("--preset", default=SHAPE_PRESET, help=f"scene preset (default {SHAPE_PRESET})")
     args = parser.parse_args()
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         raise SystemExit(f"--device {args.device}: no such device here (cpu, or cuda with a GPU)")
     torch.set_num_threads(2)
     if not args.skip_training:
         train_head(
-            args.segmenter, args.out, args.scenes, args.steps, args.batch, args.size, device=args.device
+            args.segmenter,
+            args.out,
+            args.scenes,
+            args.steps,
+            args.batch,
+            args.size,
+            device=args.device,
+            preset=args.preset,
         )
     if args.export:
         export_shape_model(args.segmenter, args.out / "head.pt", args.export)
