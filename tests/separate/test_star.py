@@ -11,10 +11,10 @@ from nanosizer.segment.shapes import GRID, ShapeField
 from nanosizer.separate import separate_particles
 from nanosizer.separate.star import (
     object_probability,
-    polygon_region,
     polygon_vertices,
     ray_distances,
     ray_targets,
+    star_region,
     suppress,
 )
 from nanosizer.settings import Settings
@@ -26,7 +26,7 @@ def test_rays_of_a_disc_are_its_radius_and_fill_back_to_it():
     d = ray_distances(mask, [(40, 40)])[0]
     assert d.shape == (32,)
     np.testing.assert_allclose(d, 20.35, atol=0.55)  # the digitised edge: 19.85–20.85
-    region = polygon_region(polygon_vertices(np.array([40.0, 40.0]), d), mask.shape)
+    region = star_region(np.array([40.0, 40.0]), d, mask.shape)
     iou = (region.mask & mask[region.slices]).sum() / (
         mask.sum() + region.area_px - (region.mask & mask[region.slices]).sum()
     )
@@ -34,11 +34,28 @@ def test_rays_of_a_disc_are_its_radius_and_fill_back_to_it():
     assert abs(region.area_px / mask.sum() - 1) < 0.03
 
 
+def test_star_regions_are_the_pixels_a_polygon_fill_gives():
+    from skimage.draw import polygon as fill_polygon
+
+    rng = np.random.default_rng(0)
+    for k in range(200):
+        point = rng.uniform(-10, 110, 2)  # some polygons cut by the image edge
+        d = rng.uniform(0, 40, 32) if k % 2 else np.full(32, rng.uniform(2, 40))
+        vertices = polygon_vertices(point, d)
+        expected = np.zeros((100, 100), bool)
+        expected[fill_polygon(vertices[:, 0], vertices[:, 1], expected.shape)] = True
+        got = np.zeros((100, 100), bool)
+        region = star_region(point, d, got.shape)
+        if region is not None:
+            got[region.slices] = region.mask
+        assert np.array_equal(got, expected)
+
+
 def test_rays_from_off_centre_points_reach_the_same_outline():
     mask = disc_mask((80, 80), (40, 40), 20.0)
     for point in [(30, 45), (50, 33)]:
         d = ray_distances(mask, [point])[0]
-        region = polygon_region(polygon_vertices(np.array(point, float), d), mask.shape)
+        region = star_region(np.array(point, float), d, mask.shape)
         assert abs(region.area_px / mask.sum() - 1) < 0.04
 
 
@@ -51,7 +68,7 @@ def test_ray_targets_give_a_covered_particle_its_whole_outline():
     # the big disc's grid points lie in its visible part, yet their rays reach its full outline
     i, j = 50 // GRID, 32 // GRID
     assert labels[i * GRID, j * GRID] == 1
-    region = polygon_region(polygon_vertices(np.array([i * GRID, j * GRID], float), rays[:, i, j]), shape)
+    region = star_region(np.array([i * GRID, j * GRID], float), rays[:, i, j], shape)
     assert abs(region.area_px / big.area_px - 1) < 0.04
     assert region.area_px > np.count_nonzero(labels == 1) * 1.1  # more than what is visible
 

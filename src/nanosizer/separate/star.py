@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import ndimage as ndi
-from skimage.draw import polygon as fill_polygon
 
 from ..regions import Region
 from ..segment.shapes import GRID
@@ -62,17 +61,35 @@ def polygon_vertices(point: np.ndarray, distances: np.ndarray) -> np.ndarray:
     return np.stack([point[0] - distances * np.sin(theta), point[1] + distances * np.cos(theta)], axis=1)
 
 
-def polygon_region(vertices: np.ndarray, shape: tuple[int, int]) -> Region | None:
-    """The pixels whose centres lie inside a polygon, as a crop clipped to the image (None if empty)."""
+def star_region(point: np.ndarray, distances: np.ndarray, shape: tuple[int, int]) -> Region | None:
+    """The pixels whose centres lie inside the star polygon of ``distances`` around ``point``
+    (:func:`polygon_vertices`), as a crop clipped to the image (None if empty).
+
+    A star polygon is star-shaped about its centre, so a pixel is inside when it is nearer to
+    the centre than the polygon's edge in its direction: the edge between rays k and k + 1
+    lies at r₁r₂ sin Δ / (r₁ sin t + r₂ sin(Δ − t)) at angle t past ray k. Vectorised over the
+    crop; the same pixels as a general polygon fill (tested), at less than half its time.
+    """
+    distances = np.asarray(distances, np.float64)
+    vertices = polygon_vertices(point, distances)
     top = max(0, int(np.floor(vertices[:, 0].min())))
     left = max(0, int(np.floor(vertices[:, 1].min())))
     bottom = min(shape[0], int(np.ceil(vertices[:, 0].max())) + 1)
     right = min(shape[1], int(np.ceil(vertices[:, 1].max())) + 1)
     if bottom <= top or right <= left:
         return None
-    mask = np.zeros((bottom - top, right - left), bool)
-    rr, cc = fill_polygon(vertices[:, 0] - top, vertices[:, 1] - left, mask.shape)
-    mask[rr, cc] = True
+    dy = np.arange(top, bottom, dtype=np.float64)[:, None] - point[0]
+    dx = np.arange(left, right, dtype=np.float64)[None, :] - point[1]
+    n = len(distances)
+    step = 2 * np.pi / n
+    theta = np.mod(np.arctan2(-dy, dx), 2 * np.pi)  # counter-clockwise from +column, rows down
+    k = np.minimum((theta // step).astype(np.int64), n - 1)
+    t = theta - k * step
+    r1, r2 = distances[k], distances[(k + 1) % n]
+    denominator = r1 * np.sin(t) + r2 * np.sin(step - t)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        edge = np.where(denominator > 0, r1 * r2 * np.sin(step) / denominator, 0.0)
+    mask = np.hypot(dy, dx) < edge
     return Region(mask, top, left, separated=True) if mask.any() else None
 
 
@@ -104,7 +121,7 @@ def suppress(
     kept: list[tuple[int, Region]] = []
     boxes = np.zeros((len(order), 4), np.int64)  # top, left, bottom, right of the kept ones
     for index in order:
-        region = polygon_region(polygon_vertices(points[index], distances[index]), shape)
+        region = star_region(points[index], distances[index], shape)
         if region is None:
             continue
         h, w = region.mask.shape
