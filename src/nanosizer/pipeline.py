@@ -83,6 +83,11 @@ def iter_analysis(
     tic = time.perf_counter()
     separation = separate_particles(binary, px, settings, shapes)
     timings["separate_s"] = time.perf_counter() - tic
+    if separation.coarse_regions:
+        micrograph.notes.append(
+            f"outlines of {separation.coarse_regions} region(s) wider than the shape head knows also "
+            "predicted on the image shrunk for them"
+        )
     yield "separate"
     tic = time.perf_counter()
     labels = paint_labels(separation.particles, binary.shape)  # painted once: output and hidden parts

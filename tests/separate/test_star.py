@@ -126,8 +126,16 @@ def _field_of(parts: list[np.ndarray], coarse=None) -> ShapeField:
     """What a perfect shape head would predict if the particles were ``parts``."""
     labels = paint_labels([Region(part, 0, 0) for part in parts], parts[0].shape)
     regions = [Region(part, 0, 0) for part in parts]
-    fields = () if coarse is None else (coarse,)
-    return ShapeField(object_probability(labels)[::GRID, ::GRID], ray_targets(labels, regions), coarse=fields)
+
+    def coarse_pass(particles):
+        assert particles.any()  # asked only for regions that need it
+        return (coarse,)
+
+    return ShapeField(
+        object_probability(labels)[::GRID, ::GRID],
+        ray_targets(labels, regions),
+        coarse_pass=None if coarse is None else coarse_pass,
+    )
 
 
 def _cut(disc: np.ndarray, pieces: int) -> list[np.ndarray]:
@@ -159,3 +167,15 @@ def test_regions_the_head_knows_keep_their_native_outlines():
     field = _field_of(_cut(disc, 2), coarse=_field_of([disc]))
     sep = separate_particles(disc, 1.0, Settings(separation="learned"), field)
     assert len(sep.particles) == 2
+
+
+def test_a_wide_particle_with_one_native_outline_needs_no_coarse_pass():
+    disc = disc_mask((200, 200), (100, 100), 80)
+
+    def never(particles):
+        raise AssertionError("coarse pass asked for a region its native outline explains")
+
+    field = _field_of([disc])
+    field = ShapeField(field.objects, field.rays, coarse_pass=never)
+    sep = separate_particles(disc, 1.0, Settings(separation="learned"), field)
+    assert len(sep.particles) == 1 and sep.coarse_regions == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import numpy as np
 
@@ -41,13 +42,10 @@ def segment_with_shapes(
             how = "automatic" if settings.network_zoom == "auto" else "--network-zoom"
             notes.append(f"network run on the image resampled by {zoom:g} ({how}); results at native pixels")
         prob, shapes = input_maps(data, settings.model, zoom, shapes=learned)
-        if learned:  # a coarse pass of the shape head around the regions wider than it knows
-            shapes = dataclasses.replace(shapes, coarse=coarse_fields(data, prob > THRESHOLD, zoom, settings))
-            if shapes.coarse and notes is not None:
-                notes.append(
-                    f"outlines of {len(shapes.coarse)} wide region(s) also predicted on the image "
-                    f"resampled by {shapes.coarse[0].zoom:g}"
-                )
+        if learned:  # the separation may ask for a coarse pass around regions wider than it knows
+            shapes = dataclasses.replace(
+                shapes, coarse_pass=functools.partial(coarse_fields, data, zoom=zoom, model=settings.model)
+            )
         if load_model(settings.model).reference and notes is not None:
             notes.append(
                 "model quantised with full 8-bit weights: computed in float so that the result does "
@@ -65,10 +63,10 @@ def segment_with_shapes(
     return segment_threshold(image, settings.blur_sigma_px, settings.particles), None
 
 
-def coarse_fields(data: np.ndarray, particles: np.ndarray, zoom: float, settings) -> tuple[ShapeField, ...]:
-    """The shape head's outlines around each region of the particle map wider than it knows,
-    predicted on the normalised image ``data`` shrunk for them (:func:`.network.coarse_windows`;
-    none when that is no smaller than the main pass's ``zoom``)."""
+def coarse_fields(data: np.ndarray, particles: np.ndarray, zoom: float, model=None) -> tuple[ShapeField, ...]:
+    """The shape head's outlines around the regions of ``particles`` (a map of regions wider
+    than it knows), predicted on the normalised image ``data`` shrunk for them
+    (:func:`.network.coarse_windows`; none when that is no smaller than the main pass's ``zoom``)."""
     from .network import coarse_windows, input_maps
 
     coarse, windows = coarse_windows(particles)
@@ -76,7 +74,7 @@ def coarse_fields(data: np.ndarray, particles: np.ndarray, zoom: float, settings
         return ()
     fields = []
     for top, left, bottom, right in windows:
-        _, field = input_maps(data[top:bottom, left:right], settings.model, coarse, shapes=True)
+        _, field = input_maps(data[top:bottom, left:right], model, coarse, shapes=True)
         fields.append(dataclasses.replace(field, window=(top, left, bottom, right)))
     return tuple(fields)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,17 +18,17 @@ class ShapeField:
     ``zoom`` is the factor by which the image was resampled for the network: grid points and
     distances are mapped back to the micrograph's own pixels by :meth:`points` and
     :meth:`distances`; ``window`` = (top, left, bottom, right) is the part of the micrograph
-    the predictions were made on (None: all of it). When the particle map has regions wider
-    than the shape head knows, ``coarse`` holds the outlines predicted around them on the image
-    shrunk for them, one field per window (which a region takes is decided in
-    :mod:`nanosizer.separate.learned`).
+    the predictions were made on (None: all of it). ``coarse_pass``, when set, predicts the
+    outlines again around the regions of a given particle map, on the image shrunk for them
+    (one field per window): the separation asks for it where regions are wider than the shape
+    head knows (:mod:`nanosizer.separate.learned`).
     """
 
     objects: np.ndarray  # (h, w) float32
     rays: np.ndarray  # (n_rays, h, w) float32, px of the network's input
     zoom: float = 1.0
-    coarse: tuple[ShapeField, ...] = ()
     window: tuple[int, int, int, int] | None = None
+    coarse_pass: Callable[[np.ndarray], tuple[ShapeField, ...]] | None = None
 
     def points(self, grid_ij: np.ndarray) -> np.ndarray:
         """(k, 2) image coordinates (row, col; pixel centres at integers) of grid points."""

@@ -30,21 +30,40 @@ def learned_split(binary: np.ndarray, field: ShapeField, settings, result) -> No
     labels, count = ndi.label(binary, structure=np.ones((3, 3), bool))
     result.regions = count
     outlines = _outlines(field, binary, labels, settings)
-    if field.coarse:
-        coarse = _coarse_outlines(field.coarse, binary, labels, settings)
+    regions = regions_from_labels(labels)
+    single = [
+        _single_convex(region, outlines.get(value, []), settings) for value, region in enumerate(regions, 1)
+    ]
+    wide = [
+        value
+        for value, region in enumerate(regions, start=1)
+        if not single[value - 1] and inscribed_width(region.mask) > OUTLINE_SIZES_PX[1]
+    ]
+    if wide and field.coarse_pass is not None:  # large particles: ask the coarse pass
+        coarse = _coarse_outlines(field.coarse_pass(np.isin(labels, wide)), binary, labels, settings)
         for value in _coarse_regions(labels, coarse):
             outlines[value] = coarse[value]
-    for value, region in enumerate(regions_from_labels(labels), start=1):
+            single[value - 1] = _single_convex(regions[value - 1], coarse[value], settings)
+        result.coarse_regions = len(wide)
+    for value, region in enumerate(regions, start=1):
         found = outlines.get(value, [])
-        if len(found) == 1:
-            region.geometry = contour_geometry(region.mask)
-            if is_convex(region.geometry, settings.convexity_threshold, settings.solidity_threshold):
-                result.particles.append(region)  # one particle: its own segmented edge
-                continue
+        if single[value - 1]:
+            result.particles.append(region)  # one particle: its own segmented edge
+            continue
         if len(found) > 1:
             result.non_convex_regions += 1
         result.particles.extend(_grown_to_map(found, region))
     _exclude_leftovers(labels, result)
+
+
+def _single_convex(region: Region, outlines: list[Region], settings) -> bool:
+    """Whether a region is one particle with its own segmented edge: a single outline and a
+    convex region (its contour geometry is kept on the region)."""
+    if len(outlines) != 1:
+        return False
+    if region.geometry is None:
+        region.geometry = contour_geometry(region.mask)
+    return is_convex(region.geometry, settings.convexity_threshold, settings.solidity_threshold)
 
 
 def _grown_to_map(outlines: list[Region], region: Region) -> list[Region]:

@@ -34,6 +34,7 @@ class Separation:
     border_removed: int = 0
     regions: int = 0
     non_convex_regions: int = 0
+    coarse_regions: int = 0  # learned: regions wider than the shape head knows, predicted again coarser
 
 
 def count_holes(mask: np.ndarray) -> int:
