@@ -37,11 +37,13 @@ def learned_split(binary: np.ndarray, field: ShapeField, settings, result) -> No
     wide = [
         value
         for value, region in enumerate(regions, start=1)
-        if not single[value - 1] and inscribed_width(region.mask) > OUTLINE_SIZES_PX[1]
+        if not single[value - 1]
+        and min(region.mask.shape) > OUTLINE_SIZES_PX[1]  # no region is wider than its box
+        and inscribed_width(region.mask) > OUTLINE_SIZES_PX[1]
     ]
     if wide and field.coarse_pass is not None:  # large particles: ask the coarse pass
         coarse = _coarse_outlines(field.coarse_pass(np.isin(labels, wide)), binary, labels, settings)
-        for value in _coarse_regions(labels, coarse):
+        for value in _coarse_regions(wide, coarse):
             outlines[value] = coarse[value]
             single[value - 1] = _single_convex(regions[value - 1], coarse[value], settings)
         result.coarse_regions = len(wide)
@@ -122,18 +124,17 @@ def _coarse_outlines(fields, binary: np.ndarray, labels: np.ndarray, settings) -
     return out
 
 
-def _coarse_regions(labels: np.ndarray, coarse: dict[int, list[Region]]) -> list[int]:
-    """Regions wider than the shape head knows (:data:`OUTLINE_SIZES_PX`) that the coarse pass
-    explains with particles wider than that too: large particles, which the native pass cuts
-    into pieces of the sizes it knows. (A wide region of touching small particles the map merged
-    keeps its native outlines: there the coarse pass also sees small particles.)"""
-    wide = []
-    for value, region in enumerate(regions_from_labels(labels), start=1):
+def _coarse_regions(wide: list[int], coarse: dict[int, list[Region]]) -> list[int]:
+    """The ``wide`` regions (wider than the shape head knows, :data:`OUTLINE_SIZES_PX`) that the
+    coarse pass explains with particles wider than that too: large particles, which the native
+    pass cuts into pieces of the sizes it knows. (A wide region of touching small particles the
+    map merged keeps its native outlines: there the coarse pass also sees small particles.)"""
+    larger = []
+    for value in wide:
         widths = [inscribed_width(outline.mask) for outline in coarse.get(value, [])]
-        limit = OUTLINE_SIZES_PX[1]
-        if widths and np.median(widths) > limit and inscribed_width(region.mask) > limit:
-            wide.append(value)
-    return wide
+        if widths and np.median(widths) > OUTLINE_SIZES_PX[1]:
+            larger.append(value)
+    return larger
 
 
 def _within(polygon: Region, labels: np.ndarray, value: int) -> Region | None:
