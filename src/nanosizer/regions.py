@@ -67,8 +67,6 @@ def crop_region(mask: np.ndarray, top: int, left: int, separated: bool = False) 
 def inscribed_width(mask: np.ndarray) -> float:
     """Twice the largest inscribed radius of a mask (holes filled), px: the width of one
     particle, or of the thickest particle of a cluster."""
-    from scipy import ndimage as ndi
-
     padded = np.pad(ndi.binary_fill_holes(mask), 1)
     return 2.0 * float(ndi.distance_transform_edt(padded).max())
 

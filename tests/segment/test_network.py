@@ -146,22 +146,29 @@ def test_typical_particle_size_ignores_agglomeration():
 def test_the_coarse_pass_is_planned_from_the_particle_map_not_the_image():
     from helpers import disc_mask
 
+    from nanosizer.regions import regions_from_mask
     from nanosizer.segment.network import TARGET_PARTICLE_PX, coarse_windows
+    from nanosizer.segment.shapes import wide_regions
+
+    def planned(particles):
+        regions = regions_from_mask(particles)
+        wide = wide_regions(dict(enumerate(regions)))
+        return coarse_windows([(regions[k], width) for k, width in wide.items()], particles.shape)
 
     shape = (600, 600)
     small = np.zeros(shape, bool)
     for row in range(40, 560, 80):
         for col in range(40, 560, 80):
             small |= disc_mask(shape, (row, col), 25)  # 50 px particles: the head knows them
-    assert coarse_windows(small) == (1.0, [])
+    assert planned(small) == (1.0, [])
     large = small.copy()
     large[150:450, 150:450] = disc_mask((300, 300), (150, 150), 140)  # one 280-px particle
-    zoom, windows = coarse_windows(large)
+    zoom, windows = planned(large)
     assert zoom == pytest.approx(max(TARGET_PARTICLE_PX / 280, 0.25), abs=0.01)
     assert windows == [(0, 0, 600, 600)]  # 256 px of network input at 0.25: the whole image
     field = np.zeros((2000, 2000), bool)
     field[1000:1100, 300:400] = True  # one 100-px square: 256 px of input at 0.4, 640 px around it
-    assert coarse_windows(field) == (0.4, [(730, 30, 1370, 670)])
+    assert planned(field) == (0.4, [(730, 30, 1370, 670)])
     holey = large.copy()
     holey[280:320, 280:320] = False  # a hole does not make it narrower
-    assert coarse_windows(holey) == (zoom, windows)
+    assert planned(holey) == (zoom, windows)

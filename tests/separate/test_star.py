@@ -127,8 +127,8 @@ def _field_of(parts: list[np.ndarray], coarse=None) -> ShapeField:
     labels = paint_labels([Region(part, 0, 0) for part in parts], parts[0].shape)
     regions = [Region(part, 0, 0) for part in parts]
 
-    def coarse_pass(particles):
-        assert particles.any()  # asked only for regions that need it
+    def coarse_pass(wide):
+        assert wide  # asked only for regions that need it
         return (coarse,)
 
     return ShapeField(
@@ -172,7 +172,7 @@ def test_regions_the_head_knows_keep_their_native_outlines():
 def test_a_wide_particle_with_one_native_outline_needs_no_coarse_pass():
     disc = disc_mask((200, 200), (100, 100), 80)
 
-    def never(particles):
+    def never(wide):
         raise AssertionError("coarse pass asked for a region its native outline explains")
 
     field = _field_of([disc])

@@ -63,13 +63,13 @@ def segment_with_shapes(
     return segment_threshold(image, settings.blur_sigma_px, settings.particles), None
 
 
-def coarse_fields(data: np.ndarray, particles: np.ndarray, zoom: float, model=None) -> tuple[ShapeField, ...]:
-    """The shape head's outlines around the regions of ``particles`` (a map of regions wider
-    than it knows), predicted on the normalised image ``data`` shrunk for them
+def coarse_fields(data: np.ndarray, wide, zoom: float, model=None) -> tuple[ShapeField, ...]:
+    """The shape head's outlines around the ``wide`` (region, width) pairs of the particle map
+    (:func:`.shapes.wide_regions`), predicted on the normalised image ``data`` shrunk for them
     (:func:`.network.coarse_windows`; none when that is no smaller than the main pass's ``zoom``)."""
     from .network import coarse_windows, input_maps
 
-    coarse, windows = coarse_windows(particles)
+    coarse, windows = coarse_windows(wide, data.shape)
     if coarse >= zoom:
         return ()
     fields = []

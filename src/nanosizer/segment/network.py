@@ -18,8 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import NanosizerError
+from ..regions import Region
 from .preprocess import normalise
-from .shapes import OUTLINE_SIZES_PX, ShapeField
+from .shapes import ShapeField
 
 MODEL_NAME = "deeplabv3plus_r18.onnx"
 _process_threads: int | None = None  # this process's inference threads (None: all cores)
@@ -312,26 +313,6 @@ def auto_zoom(data01: np.ndarray, target_px: float = TARGET_PARTICLE_PX) -> floa
     return 1.0 if 0.7 <= zoom <= 1.4 else round(zoom, 3)
 
 
-def wide_regions(particles: np.ndarray, min_width_px: float) -> list[tuple[float, int, tuple[slice, slice]]]:
-    """Width (:func:`~nanosizer.regions.inscribed_width`), area (px) and box of each region of
-    a particle map (8-connected) wider than ``min_width_px``; only regions whose box is wide
-    enough are measured, each on its own crop."""
-    from scipy import ndimage as ndi
-
-    from ..regions import inscribed_width
-
-    labels, _ = ndi.label(particles, structure=np.ones((3, 3), bool))
-    wide = []
-    for value, box in enumerate(ndi.find_objects(labels), start=1):
-        if box is None or min(s.stop - s.start for s in box) <= min_width_px:
-            continue  # no region is wider than its box
-        mask = labels[box] == value
-        width = inscribed_width(mask)
-        if width > min_width_px:
-            wide.append((width, int(mask.sum()), box))
-    return wide
-
-
 COARSE_INPUT_PX = 256  # smallest window of a coarse pass, in network input px (the training crops' size)
 
 
@@ -343,12 +324,15 @@ def _at_least(start: int, stop: int, least: int, size: int) -> tuple[int, int]:
     return max(0, start), min(size, stop)
 
 
-def coarse_windows(particles: np.ndarray) -> tuple[float, list[tuple[int, int, int, int]]]:
-    """Zoom and windows (top, left, bottom, right) of a coarse pass of the shape head, from the
-    network's own particle map: none unless some region is wider than the head was trained on
-    (:data:`~.shapes.OUTLINE_SIZES_PX`, 16–80 px in training); then the zoom that brings the
-    typical such region (area-weighted median width) to :data:`TARGET_PARTICLE_PX` (at least
-    0.25) and one window per wide region, its box with a margin of half its width (at least
+def coarse_windows(
+    wide: list[tuple[Region, float]], shape: tuple[int, int]
+) -> tuple[float, list[tuple[int, int, int, int]]]:
+    """Zoom and windows (top, left, bottom, right) of a coarse pass of the shape head, for the
+    regions of the network's own particle map wider than the head was trained on, with their
+    widths (:func:`~.shapes.wide_regions`; :data:`~.shapes.OUTLINE_SIZES_PX`, 16–80 px in
+    training): none without such regions; else the zoom that brings the typical such region
+    (area-weighted median width) to :data:`TARGET_PARTICLE_PX` (at least 0.25) and one window
+    per wide region, its box with a margin of half its width (at least
     32 px) and at least :data:`COARSE_INPUT_PX` of network input across for context (the whole
     image when the windows would cover half of it). A window that gave the network only the
     particle and its margin lost 0.13 F1 on the generated large-particles scenes. A wide region
@@ -357,19 +341,19 @@ def coarse_windows(particles: np.ndarray) -> tuple[float, list[tuple[int, int, i
     (The image's quick Otsu estimate, :func:`typical_particle_px`, read large textured particles
     as 4–30 px wide: the outlines of 130–200 px EMPS particles were predicted at the native
     scale, which cut each into dozens of pieces.)"""
-    wide = wide_regions(particles, OUTLINE_SIZES_PX[1])
     if not wide:
         return 1.0, []
-    widths = np.array([w for w, _, _ in wide])
-    areas = np.array([a for _, a, _ in wide])
+    widths = np.array([width for _, width in wide])
+    areas = np.array([region.area_px for region, _ in wide])
     order = np.argsort(widths)
     cumulative = np.cumsum(areas[order])
     typical = widths[order][np.searchsorted(cumulative, cumulative[-1] / 2)]
     zoom = round(float(max(TARGET_PARTICLE_PX / typical, 0.25)), 3)
-    h, w = particles.shape
+    h, w = shape
     least = int(np.ceil(COARSE_INPUT_PX / zoom))  # the network sees at least this much around it
     windows = []
-    for width, _, (rows, cols) in wide:
+    for region, width in wide:
+        rows, cols = region.slices
         margin = int(max(32, width / 2))
         windows.append(
             _at_least(rows.start - margin, rows.stop + margin, least, h)

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..regions import Region, inscribed_width
+
 GRID = 4  # the shape outputs' stride: grid point (i, j) sits on network input pixel (4i, 4j)
 OUTLINE_SIZES_PX = (16.0, 70.0)  # particle widths the shape head works at without resampling
 
@@ -19,8 +21,8 @@ class ShapeField:
     distances are mapped back to the micrograph's own pixels by :meth:`points` and
     :meth:`distances`; ``window`` = (top, left, bottom, right) is the part of the micrograph
     the predictions were made on (None: all of it). ``coarse_pass``, when set, predicts the
-    outlines again around the regions of a given particle map, on the image shrunk for them
-    (one field per window): the separation asks for it where regions are wider than the shape
+    outlines again around given (region, width) pairs (:func:`wide_regions`), on the image
+    shrunk for them (one field per window): the separation asks for it where regions are wider than the shape
     head knows (:mod:`nanosizer.separate.learned`).
     """
 
@@ -28,7 +30,7 @@ class ShapeField:
     rays: np.ndarray  # (n_rays, h, w) float32, px of the network's input
     zoom: float = 1.0
     window: tuple[int, int, int, int] | None = None
-    coarse_pass: Callable[[np.ndarray], tuple[ShapeField, ...]] | None = None
+    coarse_pass: Callable[[list[tuple[Region, float]]], tuple[ShapeField, ...]] | None = None
 
     def points(self, grid_ij: np.ndarray) -> np.ndarray:
         """(k, 2) image coordinates (row, col; pixel centres at integers) of grid points."""
@@ -47,3 +49,12 @@ class ShapeField:
         """(k, n_rays) ray distances in image px at grid points."""
         i, j = np.asarray(grid_ij).T
         return self.rays[:, i, j].T / self.zoom
+
+
+def wide_regions(regions: dict[int, Region]) -> dict[int, float]:
+    """Widths (:func:`~nanosizer.regions.inscribed_width`, px) of the ``regions`` wider than the
+    shape head knows (:data:`OUTLINE_SIZES_PX`), under the same keys; a region whose box is no
+    wider is not measured."""
+    limit = OUTLINE_SIZES_PX[1]
+    widths = {key: inscribed_width(r.mask) for key, r in regions.items() if min(r.mask.shape) > limit}
+    return {key: width for key, width in widths.items() if width > limit}

@@ -15,7 +15,7 @@ from scipy import ndimage as ndi
 
 from ..measure.geometry import contour_geometry, is_convex
 from ..regions import Region, crop_region, inscribed_width, paint_labels, regions_from_labels
-from ..segment.shapes import OUTLINE_SIZES_PX, ShapeField
+from ..segment.shapes import OUTLINE_SIZES_PX, ShapeField, wide_regions
 from .excluded import excluded_entry
 from .star import candidates, suppress
 
@@ -34,15 +34,10 @@ def learned_split(binary: np.ndarray, field: ShapeField, settings, result) -> No
     single = [
         _single_convex(region, outlines.get(value, []), settings) for value, region in enumerate(regions, 1)
     ]
-    wide = [
-        value
-        for value, region in enumerate(regions, start=1)
-        if not single[value - 1]
-        and min(region.mask.shape) > OUTLINE_SIZES_PX[1]  # no region is wider than its box
-        and inscribed_width(region.mask) > OUTLINE_SIZES_PX[1]
-    ]
+    wide = wide_regions({value: r for value, r in enumerate(regions, start=1) if not single[value - 1]})
     if wide and field.coarse_pass is not None:  # large particles: ask the coarse pass
-        coarse = _coarse_outlines(field.coarse_pass(np.isin(labels, wide)), binary, labels, settings)
+        fields = field.coarse_pass([(regions[value - 1], width) for value, width in wide.items()])
+        coarse = _coarse_outlines(fields, binary, labels, regions, settings)
         for value in _coarse_regions(wide, coarse):
             outlines[value] = coarse[value]
             single[value - 1] = _single_convex(regions[value - 1], coarse[value], settings)
@@ -111,20 +106,21 @@ def _outlines(field: ShapeField, binary: np.ndarray, labels: np.ndarray, setting
     return outlines
 
 
-def _coarse_outlines(fields, binary: np.ndarray, labels: np.ndarray, settings) -> dict[int, list[Region]]:
+def _coarse_outlines(
+    fields, binary: np.ndarray, labels: np.ndarray, regions, settings
+) -> dict[int, list[Region]]:
     """Outlines of the coarse pass by region label, each region's from the first window that
     holds all of it (windows may overlap: one region, one set of outlines)."""
-    boxes = ndi.find_objects(labels)
     out: dict[int, list[Region]] = {}
     for field in fields:
         for value, found in _outlines(field, binary, labels, settings).items():
-            rows, cols = boxes[value - 1]
+            rows, cols = regions[value - 1].slices
             if value not in out and field.contains(rows.start, cols.start, rows.stop, cols.stop):
                 out[value] = found
     return out
 
 
-def _coarse_regions(wide: list[int], coarse: dict[int, list[Region]]) -> list[int]:
+def _coarse_regions(wide: dict[int, float], coarse: dict[int, list[Region]]) -> list[int]:
     """The ``wide`` regions (wider than the shape head knows, :data:`OUTLINE_SIZES_PX`) that the
     coarse pass explains with particles wider than that too: large particles, which the native
     pass cuts into pieces of the sizes it knows. (A wide region of touching small particles the
