@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from nanosizer.metrics import Confusion, instance_counts, instance_f1, matched_instances
+from nanosizer.metrics import Confusion, instance_counts, instance_f1, matched_instances, outline_counts
+from nanosizer.regions import crop_region, paint_labels
 
 
 def test_metrics_of_a_hand_made_confusion():
@@ -91,3 +92,38 @@ def test_instance_counts_tell_excluded_from_merged_particles():
     assert instance_f1(found, truth) == 2 * counts["matched"] / (counts["predicted"] + counts["truth"])
     neutral = instance_counts(found, truth, np.array([False, True, True, True, True]))
     assert neutral["truth"] == 4 and neutral["predicted"] == 3 and neutral["matched"] == 1
+
+
+def _disc(shape, centre, radius):
+    rr, cc = np.mgrid[: shape[0], : shape[1]]
+    return crop_region((rr - centre[0]) ** 2 + (cc - centre[1]) ** 2 <= radius**2, 0, 0)
+
+
+def test_whole_outlines_match_where_the_painting_order_differs():
+    """Two overlapping particles found with their sizes a little swapped: compared whole, both
+    match; painted (smaller on top), the visible parts of both miss."""
+    shape = (80, 100)
+    truth = [_disc(shape, (40, 35), 20), _disc(shape, (40, 50), 18)]
+    found = [_disc(shape, (40, 35), 18), _disc(shape, (40, 50), 20)]
+    whole = outline_counts(found, truth)
+    assert (whole["matched"], whole["predicted"], whole["truth"]) == (2, 2, 2)
+    visible = instance_counts(paint_labels(found, shape), paint_labels(truth, shape))
+    assert visible["matched"] == 0
+
+
+def test_whole_outlines_are_assigned_one_to_one():
+    """One outline over two heavily overlapping particles (IoU > 0.5 with both) matches one."""
+    shape = (60, 60)
+    truth = [_disc(shape, (30, 28), 15), _disc(shape, (30, 32), 15)]
+    found = [_disc(shape, (30, 30), 15)]
+    counts = outline_counts(found, truth)
+    assert (counts["matched"], counts["predicted"], counts["truth"]) == (1, 1, 2)
+    assert outline_counts([], truth) == {"truth": 2, "predicted": 0, "matched": 0, "matched_75": 0}
+
+
+def test_whole_outlines_matched_to_neutral_truth_are_not_counted():
+    shape = (60, 120)
+    truth = [_disc(shape, (30, 30), 12), _disc(shape, (30, 90), 12)]
+    found = [_disc(shape, (30, 31), 12), _disc(shape, (30, 90), 12)]
+    counts = outline_counts(found, truth, keep_truth=np.array([True, False]))
+    assert counts == {"truth": 1, "predicted": 1, "matched": 1, "matched_75": 1}

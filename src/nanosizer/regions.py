@@ -71,6 +71,18 @@ def inscribed_width(mask: np.ndarray) -> float:
     return 2.0 * float(ndi.distance_transform_edt(padded).max())
 
 
+def shared_pixels(a: Region, b: Region) -> int:
+    """Pixels two regions share (their masks placed in the image; 0 when the boxes are apart)."""
+    top, left = max(a.top, b.top), max(a.left, b.left)
+    bottom = min(a.top + a.mask.shape[0], b.top + b.mask.shape[0])
+    right = min(a.left + a.mask.shape[1], b.left + b.mask.shape[1])
+    if bottom <= top or right <= left:
+        return 0
+    sa = a.mask[top - a.top : bottom - a.top, left - a.left : right - a.left]
+    sb = b.mask[top - b.top : bottom - b.top, left - b.left : right - b.left]
+    return int(np.count_nonzero(sa & sb))
+
+
 def label_dtype(largest: int):
     """The label image dtype that holds labels up to ``largest``: uint16, else uint32."""
     return np.uint16 if largest < 2**16 else np.uint32

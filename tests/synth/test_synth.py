@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -99,3 +101,41 @@ def test_figure_panels_have_black_labels_darker_than_every_particle():
     bar = max(12, 256 // 14)
     assert img[-bar:].min() == 0 and not s.mask[-bar:].any()  # the info bar: black, background
     assert img[s.mask].min() > 0
+
+
+def test_training_shapes_v3_draws_long_rods_that_fit_the_scene():
+    """A quarter of the scenes hold rods longer than v2's (aspect up to 10), never longer than
+    0.6 of the scene; the rest are v2's scenes, some with particles in domains."""
+    from nanosizer.synth import preset_params
+
+    long_scenes = 0
+    for seed in range(200):
+        v3 = preset_params("training-shapes-v3", np.random.default_rng(seed), 384)
+        v2 = preset_params("training-shapes-v2", np.random.default_rng(seed), 384)
+        if v3.aspect_range[0] == 3.0 and v3.shapes == ("rod",):
+            long_scenes += 1
+            width = v3.mean_diameter_nm / v3.pixel_size_nm
+            assert 8 - 1e-9 <= width <= 30 + 1e-9
+            assert width * v3.aspect_range[1] <= 0.6 * 384 + 1e-6
+        else:
+            assert dataclasses.replace(v3, structures=v2.structures) == v2
+            assert v3.structures in (v2.structures, (*v2.structures, "domains"))
+    assert 30 <= long_scenes <= 70
+
+
+def test_domains_split_a_particle_into_parts_of_different_darkness():
+    """A rod in domains: its thickness map takes two or three levels along it (diffraction
+    contrast), its outline is the solid rod's."""
+    from nanosizer.synth.shapes import Particle, render_particle
+
+    solid = Particle(row=40, col=60, diameter_nm=20, shape="rod", aspect=4.0, angle=0.3)
+    split = dataclasses.replace(solid, structure="domains")
+    _, _, thick_solid, mask_solid = render_particle(solid, 1.0, (80, 120))
+    _, _, thick_split, mask_split = render_particle(split, 1.0, (80, 120))
+    assert np.array_equal(mask_solid, mask_split)
+    ratio = thick_split[mask_split] / thick_solid[mask_split]
+    levels, counts = np.unique(np.round(ratio[thick_solid[mask_split] > 1.0], 2), return_counts=True)
+    share = counts / counts.sum()
+    main = levels[share > 0.1]  # pixels on a domain border mix two levels
+    assert 2 <= len(main) <= 3 and share[share > 0.1].sum() > 0.85
+    assert main.max() / main.min() > 1.1

@@ -67,14 +67,14 @@ def coarse_fields(data: np.ndarray, wide, zoom: float, model=None) -> tuple[Shap
     """The shape head's outlines around the ``wide`` (region, width) pairs of the particle map
     (:func:`.shapes.wide_regions`), predicted on the normalised image ``data`` shrunk for them
     (:func:`.network.coarse_windows`; none when that is no smaller than the main pass's ``zoom``)."""
-    from .network import coarse_windows, input_maps
+    from .network import coarse_windows, input_shapes
 
     coarse, windows = coarse_windows(wide, data.shape)
     if coarse >= zoom:
         return ()
     fields = []
     for top, left, bottom, right in windows:
-        _, field = input_maps(data[top:bottom, left:right], model, coarse, shapes=True)
+        field = input_shapes(data[top:bottom, left:right], model, coarse)
         fields.append(dataclasses.replace(field, window=(top, left, bottom, right)))
     return tuple(fields)
 

@@ -254,7 +254,9 @@ def predict_maps(
                 window = (slice(r // s, (r + th) // s), slice(c // s, (c + tw) // s))
                 acc[name][(slice(None), *window)] += tile_out * weight[name]
                 norm[name][window] += weight[name]
-    return {name: _squeeze((acc[name] / norm[name])[crop[name]]) for name in names}
+    for name in names:
+        np.divide(acc[name], norm[name], out=acc[name])  # in place: the rays are 32 maps
+    return {name: _squeeze(acc[name][crop[name]]) for name in names}
 
 
 def _squeeze(out: np.ndarray) -> np.ndarray:
@@ -381,14 +383,7 @@ def input_maps(
 ) -> tuple[np.ndarray, ShapeField | None]:
     """:func:`input_probability` and, with ``shapes``, the outline predictions of the same
     forward pass (a :class:`~nanosizer.segment.shapes.ShapeField`, mapped back through ``zoom``)."""
-    model = load_model(model_path)
-    if shapes and not has_shapes(model):
-        raise NanosizerError(
-            "this model has no shape head: learned separation needs one "
-            "(use the shipped model, or --separation uecs / separation='uecs')",
-            model.path,
-        )
-    maps = predict_maps(model, data if zoom == 1.0 else rescale(data, zoom), shapes=shapes)
+    maps = _zoomed_maps(data, model_path, zoom, shapes)
     prob = maps["probability"]
     if zoom != 1.0:
         from skimage.transform import resize
@@ -396,3 +391,22 @@ def input_maps(
         prob = resize(prob, data.shape, order=1, anti_aliasing=False, preserve_range=True).astype(np.float32)
     field = ShapeField(maps["objects"], maps["rays"], zoom) if shapes else None
     return prob, field
+
+
+def input_shapes(data: np.ndarray, model_path: str | Path | None = None, zoom: float = 1.0) -> ShapeField:
+    """Only the outline predictions of :func:`input_maps` (a coarse pass needs no probability
+    brought back to full size)."""
+    maps = _zoomed_maps(data, model_path, zoom, shapes=True)
+    return ShapeField(maps["objects"], maps["rays"], zoom)
+
+
+def _zoomed_maps(data: np.ndarray, model_path, zoom: float, shapes: bool) -> dict[str, np.ndarray]:
+    """:func:`predict_maps` of ``data`` resampled by ``zoom`` (a model with a shape head when ``shapes``)."""
+    model = load_model(model_path)
+    if shapes and not has_shapes(model):
+        raise NanosizerError(
+            "this model has no shape head: learned separation needs one "
+            "(use the shipped model, or --separation uecs / separation='uecs')",
+            model.path,
+        )
+    return predict_maps(model, data if zoom == 1.0 else rescale(data, zoom), shapes=shapes)

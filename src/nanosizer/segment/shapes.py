@@ -11,6 +11,7 @@ from ..regions import Region, inscribed_width
 
 GRID = 4  # the shape outputs' stride: grid point (i, j) sits on network input pixel (4i, 4j)
 OUTLINE_SIZES_PX = (16.0, 70.0)  # particle widths the shape head works at without resampling
+OUTLINE_LENGTH_PX = 250.0  # the longest particles (rods) it was trained on
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,10 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
+from ..measure.feret import feret_diameters
 from ..measure.geometry import contour_geometry, is_convex
 from ..regions import Region, crop_region, inscribed_width, paint_labels, regions_from_labels
-from ..segment.shapes import OUTLINE_SIZES_PX, ShapeField, wide_regions
+from ..segment.shapes import OUTLINE_LENGTH_PX, OUTLINE_SIZES_PX, ShapeField, wide_regions
 from .excluded import excluded_entry
 from .star import candidates, suppress
 
@@ -122,13 +123,18 @@ def _coarse_outlines(
 
 def _coarse_regions(wide: dict[int, float], coarse: dict[int, list[Region]]) -> list[int]:
     """The ``wide`` regions (wider than the shape head knows, :data:`OUTLINE_SIZES_PX`) that the
-    coarse pass explains with particles wider than that too: large particles, which the native
-    pass cuts into pieces of the sizes it knows. (A wide region of touching small particles the
-    map merged keeps its native outlines: there the coarse pass also sees small particles.)"""
+    coarse pass explains with particles wider than that too, or longer than any it was trained
+    on (:data:`OUTLINE_LENGTH_PX`): large particles and long rods, which the native pass cuts
+    into pieces of the sizes it knows. (A wide region of touching small particles the map
+    merged keeps its native outlines: there the coarse pass also sees small particles.)"""
     larger = []
     for value in wide:
-        widths = [inscribed_width(outline.mask) for outline in coarse.get(value, [])]
-        if widths and np.median(widths) > OUTLINE_SIZES_PX[1]:
+        found = coarse.get(value, [])
+        if not found:
+            continue
+        if np.median([inscribed_width(o.mask) for o in found]) > OUTLINE_SIZES_PX[1]:
+            larger.append(value)
+        elif np.median([feret_diameters(o.mask)[1] for o in found]) > OUTLINE_LENGTH_PX:
             larger.append(value)
     return larger
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
-from ..regions import Region
+from ..regions import Region, shared_pixels
 from ..segment.shapes import GRID
 
 N_RAYS = 32
@@ -95,14 +95,7 @@ def star_region(point: np.ndarray, distances: np.ndarray, shape: tuple[int, int]
 
 def _overlap_of_smaller(a: Region, b: Region) -> float:
     """Shared pixels of two regions divided by the smaller one's area."""
-    top, left = max(a.top, b.top), max(a.left, b.left)
-    bottom = min(a.top + a.mask.shape[0], b.top + b.mask.shape[0])
-    right = min(a.left + a.mask.shape[1], b.left + b.mask.shape[1])
-    if bottom <= top or right <= left:
-        return 0.0
-    sa = a.mask[top - a.top : bottom - a.top, left - a.left : right - a.left]
-    sb = b.mask[top - b.top : bottom - b.top, left - b.left : right - b.left]
-    return float(np.count_nonzero(sa & sb)) / max(1, min(a.area_px, b.area_px))
+    return shared_pixels(a, b) / max(1, min(a.area_px, b.area_px))
 
 
 def suppress(

@@ -344,6 +344,25 @@ def training_shapes_v2(rng, size=384) -> SceneParams:
     return params
 
 
+def training_shapes_v3(rng, size=384) -> SceneParams:
+    """``training-shapes-v2`` with long rods in a quarter of the scenes (aspect 3–10, 8–30 px
+    wide, up to ~0.6 of the scene long, lying apart, side by side or crossing: piles of
+    nanowires and long rods, which the second head cut into a hundred round pieces, EMPS
+    99eb4bad25), and in 40 % of the scenes particles split into domains of different darkness
+    (twinned or bent crystals: the second head cut real rods where a dark half meets a grey one)."""
+    params = training_shapes_v2(rng, size)
+    if rng.random() < 0.4:
+        params.structures = (*params.structures, "domains")
+    if rng.random() < 0.25:
+        width = _logu(rng, 8, 30)
+        params.shapes = ("rod",)
+        params.mean_diameter_nm = width * params.pixel_size_nm
+        params.aspect_range = (3.0, min(10.0, 0.6 * size / width))
+        params.align = _u(rng, 0.0, 0.7)
+        params.overlap = str(rng.choice(["touching", "low", "medium", "high"], p=[0.3, 0.3, 0.25, 0.15]))
+    return params
+
+
 def au_phase_grain(rng, size=1024) -> SceneParams:
     """~2 nm Au at 0.03–0.06 nm/px on phase-contrast carbon: grain at the particles' own scale,
     lattice fringes, Fresnel fringes (held out of training: the phase-grain family)."""
@@ -515,6 +534,7 @@ PRESETS: dict[str, Callable] = {
     "wedge-drift": wedge_drift,
     "training-v5": training_v5,
     "training-shapes-v2": training_shapes_v2,
+    "training-shapes-v3": training_shapes_v3,
 }
 
 

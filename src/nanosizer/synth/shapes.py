@@ -37,7 +37,7 @@ class Particle:
     shape: str = "sphere"
     angle: float = 0.0
     aspect: float = 1.0
-    structure: str = "solid"  # solid, core-shell, hollow, rim, grains
+    structure: str = "solid"  # solid, core-shell, hollow, rim, grains, porous, domains
     density: float = 1.0  # relative attenuation (grains of different darkness)
 
     def radius_px(self, pixel_size_nm: float) -> float:
@@ -140,6 +140,16 @@ def _internal_structure(p: Particle, u, v, thick):
         pores = gaussian_filter(noise, max(1.0, 0.02 * thick.shape[0]))
         pores /= pores.std() + 1e-9
         return np.where(inside, thick * np.clip(0.8 + 0.35 * pores, 0.2, None), 0.0)
+    if p.structure == "domains":  # twinned or bent crystals: parts of one particle diffract differently
+        seed = int(abs(p.row * 7919 + p.col * 104729 + p.diameter_nm * 1e3)) % 2**32
+        rng = np.random.default_rng(seed)
+        length = max(p.aspect, 1.0) * r
+        across = rng.random() < 0.6  # most often a cut across the long axis (rods: dark and grey halves)
+        a = rng.normal(0.0, 0.2) if across else rng.uniform(0, np.pi)
+        offsets = np.sort(rng.uniform(-0.6, 0.6, size=rng.integers(1, 3))) * length
+        side = np.searchsorted(offsets, u * np.cos(a) + v * np.sin(a))  # which domain each point is in
+        factors = rng.uniform(0.45, 1.7, size=len(offsets) + 1)
+        return np.where(inside, thick * factors[side], 0.0)
     if p.structure == "grains":
         phase = np.sin(u * 1.7 / max(r, 1e-3) * 3) * np.cos(v * 2.3 / max(r, 1e-3) * 3)
         return np.where(inside, thick * (1.0 + 0.35 * np.sign(phase)), 0.0)

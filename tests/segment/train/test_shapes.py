@@ -60,6 +60,26 @@ def test_head_trains_on_a_frozen_segmenter_and_exports_one_graph(tiny_segmenter,
     )
 
 
+def test_a_fine_tune_starts_from_the_given_head(tiny_segmenter, tmp_path):
+    train_head(tiny_segmenter, tmp_path / "first", scenes=2, steps=5, batch=2, size=128, val_scenes=1)
+    log = train_head(
+        tiny_segmenter,
+        tmp_path / "again",
+        scenes=2,
+        steps=1,
+        batch=2,
+        size=128,
+        val_scenes=1,
+        lr=1e-12,
+        seed=3,
+        init=tmp_path / "first" / "head.pt",
+    )
+    assert log["init"] == str(tmp_path / "first" / "head.pt")
+    first = torch.load(tmp_path / "first" / "head.pt", weights_only=False)["branch"]
+    again = torch.load(tmp_path / "again" / "head.pt", weights_only=False)["branch"]
+    assert all(torch.allclose(first[k], again[k], atol=1e-6) for k in first)  # one step at ~0 lr
+
+
 def test_auto_separation_is_learned_only_with_a_shape_head(tiny_segmenter):
     from nanosizer.pipeline import resolve_separation
     from nanosizer.settings import Settings

@@ -175,11 +175,14 @@ def train_head(
     crop: int = 64,
     device: str = "cpu",
     preset: str = SHAPE_PRESET,
+    init: Path | None = None,
 ) -> dict:
     """Train the shape branch on the frozen encoder of a segmenter; write ``out/head.pt`` and
     ``out/log.json``. The branch's ASPP and skip copies learn at a third of the head's rate.
     Each batch takes one random window of ``crop`` grid points (a multiple of 4) from every scene.
     ``device``: 'cpu' or 'cuda' (features, branch and steps there; the scenes are made on the CPU).
+    ``init``: a ``head.pt`` to continue from (a fine-tune: its weights, a fresh schedule) instead
+    of the segmenter's copies and a new head.
     """
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
@@ -192,6 +195,9 @@ def train_head(
     t_data = time.perf_counter() - tic
     crop = min(crop, lows.shape[2] // 4 * 4, lows.shape[3] // 4 * 4)
     branch = ShapeBranch(model)
+    if init is not None:
+        branch.load_state_dict(torch.load(init, map_location="cpu", weights_only=False)["branch"])
+    branch.to(device)
     branch.eval()  # batch norms stay the folded affine maps, no dropout: a fine-tune of fixed statistics
     context = [p for name, p in branch.named_parameters() if not name.startswith("head.")]
     opt = torch.optim.AdamW(
@@ -229,6 +235,7 @@ def train_head(
         "crop_px": crop * GRID,
         "lr": lr,
         "seed": seed,
+        "init": None if init is None else str(init),
         "device": device,
         "data_s": round(t_data),
         "train_s": round(t_train),
@@ -305,6 +312,9 @@ def main() -> None:
     parser.add_argument("--skip-training", action="store_true", help="only export the head in --out")
     parser.add_argument("--device", default="cpu", help="cpu, or cuda with a GPU")
     parser.add_argument("--preset", default=SHAPE_PRESET, help=f"scene preset (default {SHAPE_PRESET})")
+    parser.add_argument("--init", type=Path, default=None, help="head.pt to continue from (fine-tune)")
+    parser.add_argument("--seed", type=int, default=0, help="scene seeds 30,000 + 100,000·seed + k")
+    parser.add_argument("--lr", type=float, default=1e-3, help="the head's peak learning rate")
     args = parser.parse_args()
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         raise SystemExit(f"--device {args.device}: no such device here (cpu, or cuda with a GPU)")
@@ -317,8 +327,11 @@ def main() -> None:
             args.steps,
             args.batch,
             args.size,
+            lr=args.lr,
+            seed=args.seed,
             device=args.device,
             preset=args.preset,
+            init=args.init,
         )
     if args.export:
         export_shape_model(args.segmenter, args.out / "head.pt", args.export)
