@@ -29,7 +29,7 @@ from nanosizer.io import Micrograph
 from nanosizer.metrics import instance_f1
 from nanosizer.pipeline import analyze_micrograph
 from nanosizer.segment.network import default_model_path, network_input
-from nanosizer.segment.train.from_onnx import decoder_channels_of, state_from_onnx
+from nanosizer.segment.train.from_onnx import state_from_onnx
 from nanosizer.segment.train.model import DeepLabV3Plus
 from nanosizer.settings import Settings
 from nanosizer.synth import generate, preset_params
@@ -75,8 +75,9 @@ def main() -> None:
     args = parser.parse_args()
     torch.manual_seed(0)
     path = default_model_path()
-    model = DeepLabV3Plus(decoder_channels_of(path))
-    model.load_state_dict(state_from_onnx(path, decoder_channels_of(path)))
+    state = state_from_onnx(path)
+    model = DeepLabV3Plus(int(state["head.weight"].shape[1]))
+    model.load_state_dict(state)
     model.eval()
 
     tic = time.perf_counter()

@@ -65,16 +65,17 @@ def onnx_conv_weights(path: str | Path) -> dict[str, tuple[np.ndarray, np.ndarra
     return convs
 
 
-def decoder_channels_of(path: str | Path) -> int:
+def _decoder_channels(convs: dict, path) -> int:
     """Decoder width of an exported DeepLabV3Plus: the input channels of its 1×1 head."""
-    head = onnx_conv_weights(path).get("head")
+    head = convs.get("head")
     if head is None:
         raise ValueError(f"{path}: no 'head' convolution: not a nanosizer DeepLabV3Plus export")
     return int(head[0].shape[1])
 
 
-def state_from_onnx(path: str | Path, decoder_channels: int = 128) -> dict:
-    """A :class:`DeepLabV3Plus` state dict with the exported model's weights (batch norms fixed).
+def state_from_onnx(path: str | Path, decoder_channels: int | None = None) -> dict:
+    """A :class:`DeepLabV3Plus` state dict with the exported model's weights (batch norms fixed);
+    ``decoder_channels`` None: the file's own width (its ``head.weight``), from the same reading.
 
     Raises ValueError when the file's convolutions do not match the architecture one to one.
     """
@@ -83,9 +84,10 @@ def state_from_onnx(path: str | Path, decoder_channels: int = 128) -> dict:
 
     from .model import DeepLabV3Plus
 
-    model = DeepLabV3Plus(decoder_channels)
+    every = onnx_conv_weights(path)
+    model = DeepLabV3Plus(_decoder_channels(every, path) if decoder_channels is None else decoder_channels)
     # a model with a shape branch (segment/train/shapes.py) keeps it under "shapes": not read here
-    convs = {name: w for name, w in onnx_conv_weights(path).items() if not name.startswith("shapes.")}
+    convs = {name: w for name, w in every.items() if not name.startswith("shapes.")}
     modules = list(model.named_modules())
     torch_convs = {name for name, m in modules if isinstance(m, nn.Conv2d)}
     if set(convs) != torch_convs:

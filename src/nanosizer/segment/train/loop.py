@@ -90,8 +90,9 @@ def training_mode(model, recipe: Recipe) -> None:
                 m.eval()
 
 
-def initial_weights(path: str, decoder_channels: int) -> dict:
-    """Model weights to start from: a checkpoint's, or an exported model's (batch norms folded).
+def initial_weights(path: str, decoder_channels: int | None = None) -> dict:
+    """Model weights to start from: a checkpoint's, or an exported model's (batch norms folded;
+    ``decoder_channels`` None: the file's own width).
 
     Raises ValueError naming the file when it is neither.
     """
@@ -201,11 +202,11 @@ def train(
 
     if recipe.pool_size == 0 and data is None:
         raise ValueError("no training data: a synthetic pool of 0 scenes needs own data (--data DIR)")
+    start = None  # an exported model is read once: its width and its weights
     if recipe.init and recipe.init.endswith(".onnx"):
-        from .from_onnx import decoder_channels_of
-
+        start = initial_weights(recipe.init)
         # the exported model fixes the width, and its batch norms are folded into the convolutions
-        recipe = replace(recipe, frozen_bn=True, decoder_channels=decoder_channels_of(recipe.init))
+        recipe = replace(recipe, frozen_bn=True, decoder_channels=int(start["head.weight"].shape[1]))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(recipe.threads)
@@ -220,7 +221,7 @@ def train(
     step, best = 0, -1.0
     last = out / "last.pt"
     if recipe.init and not (resume and last.exists()):
-        model.load_state_dict(initial_weights(recipe.init, recipe.decoder_channels))
+        model.load_state_dict(start if start is not None else initial_weights(recipe.init))
         log.info("weights from %s", recipe.init)
     scene_seed = recipe.seed * 1_000_003
     val = synthetic_pool(
