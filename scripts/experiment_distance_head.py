@@ -29,8 +29,7 @@ from nanosizer.io import Micrograph
 from nanosizer.metrics import instance_f1
 from nanosizer.pipeline import analyze_micrograph
 from nanosizer.segment.network import default_model_path, network_input
-from nanosizer.segment.train.from_onnx import state_from_onnx
-from nanosizer.segment.train.model import DeepLabV3Plus
+from nanosizer.segment.train.from_onnx import model_from_onnx
 from nanosizer.settings import Settings
 from nanosizer.synth import generate, preset_params
 
@@ -75,9 +74,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.manual_seed(0)
     path = default_model_path()
-    state = state_from_onnx(path)
-    model = DeepLabV3Plus(int(state["head.weight"].shape[1]))
-    model.load_state_dict(state)
+    model = model_from_onnx(path)
     model.eval()
 
     tic = time.perf_counter()

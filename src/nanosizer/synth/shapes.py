@@ -116,6 +116,12 @@ def _polygon_depth(u: np.ndarray, v: np.ndarray, sides: int, inradius: float) ->
     return depth
 
 
+def _particle_rng(p: Particle) -> np.random.Generator:
+    """Random numbers of one particle's interior, seeded by where and how large it is: the same
+    particle gets the same pores or domains, without drawing from the scene's generator."""
+    return np.random.default_rng(int(abs(p.row * 7919 + p.col * 104729 + p.diameter_nm * 1e3)) % 2**32)
+
+
 def _internal_structure(p: Particle, u, v, thick):
     if p.structure == "solid":
         return thick
@@ -133,16 +139,12 @@ def _internal_structure(p: Particle, u, v, thick):
     if p.structure == "porous":  # mesoporous: random pores a few % of the size across
         from scipy.ndimage import gaussian_filter
 
-        seed = (
-            int(abs(p.row * 7919 + p.col * 104729 + p.diameter_nm * 1e3)) % 2**32
-        )  # same particle, same pores
-        noise = np.random.default_rng(seed).standard_normal(thick.shape)
+        noise = _particle_rng(p).standard_normal(thick.shape)
         pores = gaussian_filter(noise, max(1.0, 0.02 * thick.shape[0]))
         pores /= pores.std() + 1e-9
         return np.where(inside, thick * np.clip(0.8 + 0.35 * pores, 0.2, None), 0.0)
     if p.structure == "domains":  # twinned or bent crystals: parts of one particle diffract differently
-        seed = int(abs(p.row * 7919 + p.col * 104729 + p.diameter_nm * 1e3)) % 2**32
-        rng = np.random.default_rng(seed)
+        rng = _particle_rng(p)
         length = max(p.aspect, 1.0) * r
         across = rng.random() < 0.6  # most often a cut across the long axis (rods: dark and grey halves)
         a = rng.normal(0.0, 0.2) if across else rng.uniform(0, np.pi)

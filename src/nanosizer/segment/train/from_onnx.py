@@ -115,3 +115,14 @@ def state_from_onnx(path: str | Path, decoder_channels: int | None = None) -> di
                 raise ValueError(f"{path}: {name} has a bias the architecture has no place for")
             state[f"{name}.bias"] = torch.from_numpy(bias.copy())
     return state
+
+
+def model_from_onnx(path: str | Path):
+    """The exported model as a :class:`DeepLabV3Plus` of its own width, weights loaded (batch
+    norms fixed), read once."""
+    from .model import DeepLabV3Plus
+
+    state = state_from_onnx(path)
+    model = DeepLabV3Plus(int(state["head.weight"].shape[1]))
+    model.load_state_dict(state)
+    return model

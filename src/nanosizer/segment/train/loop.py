@@ -90,9 +90,9 @@ def training_mode(model, recipe: Recipe) -> None:
                 m.eval()
 
 
-def initial_weights(path: str, decoder_channels: int | None = None) -> dict:
+def initial_weights(path: str) -> dict:
     """Model weights to start from: a checkpoint's, or an exported model's (batch norms folded;
-    ``decoder_channels`` None: the file's own width).
+    its own decoder width).
 
     Raises ValueError naming the file when it is neither.
     """
@@ -101,7 +101,7 @@ def initial_weights(path: str, decoder_channels: int | None = None) -> dict:
     if path.endswith(".onnx"):
         from .from_onnx import state_from_onnx
 
-        return state_from_onnx(path, decoder_channels)
+        return state_from_onnx(path)
     try:
         return torch.load(path, map_location="cpu", weights_only=False)["model"]
     except Exception as exc:  # torch raises pickle, zip and key errors alike

@@ -131,11 +131,9 @@ def shape_loss(objects_logit, rays, target_objects, target_rays) -> torch.Tensor
 
 def frozen_segmenter(onnx_path: Path) -> DeepLabV3Plus:
     """The network of an ONNX model file as a frozen torch module (int8 weights dequantised)."""
-    from .from_onnx import state_from_onnx
+    from .from_onnx import model_from_onnx
 
-    state = state_from_onnx(onnx_path)  # one reading: the width comes with the weights
-    model = DeepLabV3Plus(int(state["head.weight"].shape[1]))
-    model.load_state_dict(state)
+    model = model_from_onnx(onnx_path)
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
