@@ -94,6 +94,16 @@ def test_instance_counts_tell_excluded_from_merged_particles():
     assert neutral["truth"] == 4 and neutral["predicted"] == 3 and neutral["matched"] == 1
 
 
+def test_instance_counts_keep_a_truth_particle_hidden_under_others():
+    """The last truth particle lies wholly under another: absent from the painted label image,
+    it is still one of the truth particles (missed by any visible-part match)."""
+    truth = np.zeros((10, 20), int)
+    truth[2:8, 2:8] = 1
+    truth[2:8, 10:16] = 2  # particle 3 (kept) lies under it: no pixel of label 3
+    counts = instance_counts(truth.copy(), truth, np.array([True, True, True]))
+    assert (counts["truth"], counts["matched"], counts["excluded"]) == (3, 2, 0)
+
+
 def _disc(shape, centre, radius):
     rr, cc = np.mgrid[: shape[0], : shape[1]]
     return crop_region((rr - centre[0]) ** 2 + (cc - centre[1]) ** 2 <= radius**2, 0, 0)

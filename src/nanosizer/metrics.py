@@ -142,8 +142,9 @@ def instance_counts(
     predicted, truth = np.asarray(predicted, np.int64), np.asarray(truth, np.int64)
     overlaps = _overlaps(predicted, truth)  # the pairs once, for both thresholds and the rest
     p, t, inter, area_p, area_t = overlaps
-    n_truth = area_t.size
-    keep = np.ones(n_truth - 1, bool) if keep_truth is None else np.asarray(keep_truth, bool)
+    keep = np.ones(area_t.size - 1, bool) if keep_truth is None else np.asarray(keep_truth, bool)
+    n_truth = max(area_t.size, keep.size + 1)  # the last truth particles may be wholly hidden
+    area_t = np.pad(area_t, (0, n_truth - area_t.size))
     pairs = _matches(overlaps, 0.5)
     neutral = ~keep[pairs[:, 1] - 1]
     hit = np.zeros(n_truth, bool)
