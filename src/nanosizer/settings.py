@@ -173,7 +173,7 @@ class Settings:
         low=0,
     )
     object_threshold: float = setting(
-        0.5,
+        0.6,
         "float",
         ("learned: object probability a particle's outline candidate must exceed."),
         above=0,
