@@ -211,3 +211,24 @@ def test_a_wide_region_keeps_native_rod_pieces_when_the_coarse_pass_sees_short_o
     field = _field_of(native, coarse=_field_of(halves))
     sep = separate_particles(union, 1.0, Settings(separation="learned"), field)
     assert len(sep.particles) == 8
+
+
+def test_a_small_region_without_outline_is_excluded_not_dropped():
+    """The map's small particle beside a large one gets no outline (the head does not know its
+    size): it is listed as excluded, however small against the typical particle."""
+    large = disc_mask((120, 120), (40, 40), 25)
+    small = disc_mask((120, 120), (90, 90), 3)
+    sep = separate_particles(large | small, 1.0, Settings(separation="learned"), _field_of([large]))
+    assert len(sep.particles) == 1 and sep.particles[0].area_px == large.sum()
+    assert [e["reason"] for e in sep.excluded] == ["no learned outline"]
+    assert sep.excluded[0]["area_px"] == small.sum()
+
+
+def test_slivers_between_outlines_are_not_listed():
+    """A thin remnant of a region whose particles have outlines is not a particle."""
+    left, right = disc_mask((80, 120), (40, 35), 25), disc_mask((80, 120), (40, 85), 25)
+    bridge = np.zeros_like(left)
+    bridge[39:41, 55:66] = True
+    field = _field_of([left, right])
+    sep = separate_particles(left | right | bridge, 1.0, Settings(separation="learned"), field)
+    assert len(sep.particles) == 2 and sep.excluded == []

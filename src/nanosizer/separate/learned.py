@@ -146,14 +146,19 @@ def _within(polygon: Region, labels: np.ndarray, value: int) -> Region | None:
 
 
 def _exclude_leftovers(labels: np.ndarray, result) -> None:
-    """Pieces of the map that no kept outline covers, if large enough to be a particle."""
+    """Pieces of the map that no kept outline covers: a whole region that got no outline always
+    (nothing the map found is dropped in silence, however small), a remnant of a region that
+    did only if large enough to be a particle (not a sliver between outlines)."""
     covered = np.zeros(labels.shape, bool)
     for p in result.particles:
         covered[p.slices] |= p.mask
+    explained = np.zeros(labels.max() + 1, bool)
+    explained[labels[covered]] = True  # regions that hold a particle
     covered = ndi.binary_dilation(covered, iterations=2)
     left, _ = ndi.label((labels > 0) & ~covered, structure=np.ones((3, 3), bool))
     typical = np.median([p.area_px for p in result.particles]) if result.particles else 0.0
     for piece in regions_from_labels(left):
-        if piece.area_px >= max(LEFTOVER_FRACTION * typical, 9):
+        whole_region = not explained[labels[piece.top, piece.left + int(np.argmax(piece.mask[0]))]]
+        if whole_region or piece.area_px >= max(LEFTOVER_FRACTION * typical, 9):
             result.excluded.append(excluded_entry(piece, "no learned outline"))
             result.excluded_regions.append((piece, "no learned outline"))
