@@ -123,6 +123,21 @@ def test_training_shapes_v3_draws_long_rods_that_fit_the_scene():
     assert 30 <= long_scenes <= 70
 
 
+def test_training_shapes_v4_is_v2_with_domains_in_some_scenes_and_no_long_rods():
+    """v4 = v2's scene with the domains structure added in about 40 % of the scenes; nothing
+    else changes (no long rods, unlike v3)."""
+    from nanosizer.synth import preset_params
+
+    with_domains = 0
+    for seed in range(200):
+        v4 = preset_params("training-shapes-v4", np.random.default_rng(seed), 384)
+        v2 = preset_params("training-shapes-v2", np.random.default_rng(seed), 384)
+        assert dataclasses.replace(v4, structures=v2.structures) == v2
+        assert v4.structures in (v2.structures, (*v2.structures, "domains"))
+        with_domains += v4.structures != v2.structures
+    assert 55 <= with_domains <= 105
+
+
 def test_domains_split_a_particle_into_parts_of_different_darkness():
     """A rod in domains: its thickness map takes two or three levels along it (diffraction
     contrast), its outline is the solid rod's."""
