@@ -158,7 +158,7 @@ def _exclude_leftovers(labels: np.ndarray, result) -> None:
     left, _ = ndi.label((labels > 0) & ~covered, structure=np.ones((3, 3), bool))
     typical = np.median([p.area_px for p in result.particles]) if result.particles else 0.0
     for piece in regions_from_labels(left):
-        whole_region = not explained[labels[piece.top, piece.left + int(np.argmax(piece.mask[0]))]]
+        whole_region = not explained[labels[piece.slices][piece.mask][0]]  # its map region has no particle
         if whole_region or piece.area_px >= max(LEFTOVER_FRACTION * typical, 9):
             result.excluded.append(excluded_entry(piece, "no learned outline"))
             result.excluded_regions.append((piece, "no learned outline"))
