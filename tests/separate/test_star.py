@@ -169,6 +169,20 @@ def test_regions_the_head_knows_keep_their_native_outlines():
     assert len(sep.particles) == 2
 
 
+def test_regions_up_to_the_coarse_limit_need_no_coarse_pass():
+    """A region 84 px wide (under COARSE_FROM_PX; the head was trained on particles up to
+    ~80 px) keeps its native outlines without asking the coarse pass."""
+    disc = disc_mask((120, 120), (60, 60), 42)
+
+    def never(wide):
+        raise AssertionError("coarse pass asked for a region the head knows")
+
+    field = _field_of(_cut(disc, 2))
+    field = ShapeField(field.objects, field.rays, coarse_pass=never)
+    sep = separate_particles(disc, 1.0, Settings(separation="learned"), field)
+    assert len(sep.particles) == 2 and sep.coarse_regions == 0
+
+
 def test_a_wide_particle_with_one_native_outline_needs_no_coarse_pass():
     disc = disc_mask((200, 200), (100, 100), 80)
 
@@ -182,27 +196,27 @@ def test_a_wide_particle_with_one_native_outline_needs_no_coarse_pass():
 
 
 def _rods(pieces: int) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Two 40 × 320 px rods lying side by side (a region 80 px wide), each cut into ``pieces``."""
+    """Two 48 × 320 px rods lying side by side (a region 96 px wide), each cut into ``pieces``."""
     union = np.zeros((220, 360), bool)
-    union[60:140, 20:340] = True
+    union[60:156, 20:340] = True
     parts = []
-    for top in (60, 100):
+    for top in (60, 108):
         for k in range(pieces):
             part = np.zeros_like(union)
-            part[top : top + 40, 20 + k * 320 // pieces : 20 + (k + 1) * 320 // pieces] = True
+            part[top : top + 48, 20 + k * 320 // pieces : 20 + (k + 1) * 320 // pieces] = True
             parts.append(part)
     return union, parts
 
 
 def test_a_wide_region_takes_the_coarse_outlines_when_they_see_long_rods():
     """Rods longer than any the shape head was trained on: the native pass cuts them into
-    pieces; the coarse pass sees them whole (40 px wide, but 320 px long)."""
+    pieces; the coarse pass sees them whole (48 px wide, but 320 px long)."""
     union, native = _rods(4)
     _, whole = _rods(1)
     field = _field_of(native, coarse=_field_of(whole))
     sep = separate_particles(union, 1.0, Settings(separation="learned"), field)
     areas = [p.area_px for p in sep.particles]
-    assert len(areas) == 2 and all(abs(a / (40 * 320) - 1) < 0.05 for a in areas)  # 32-ray polygons
+    assert len(areas) == 2 and all(abs(a / (48 * 320) - 1) < 0.05 for a in areas)  # 32-ray polygons
 
 
 def test_a_wide_region_keeps_native_rod_pieces_when_the_coarse_pass_sees_short_ones():

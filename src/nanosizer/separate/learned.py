@@ -122,10 +122,10 @@ def _coarse_outlines(
 
 
 def _coarse_regions(wide: dict[int, float], coarse: dict[int, list[Region]]) -> list[int]:
-    """The ``wide`` regions (wider than the shape head knows, :data:`OUTLINE_SIZES_PX`) that the
-    coarse pass explains with particles wider than that too, or longer than any it was trained
-    on (:data:`OUTLINE_LENGTH_PX`): large particles and long rods, which the native pass cuts
-    into pieces of the sizes it knows. (A wide region of touching small particles the map
+    """The ``wide`` regions (:func:`~nanosizer.segment.shapes.wide_regions`) that the coarse
+    pass explains with particles wider than :data:`OUTLINE_SIZES_PX`, or longer than any the
+    head was trained on (:data:`OUTLINE_LENGTH_PX`): large particles and long rods, which the
+    native pass cuts into pieces of the sizes it knows. (A wide region of touching small particles the map
     merged keeps its native outlines: there the coarse pass also sees small particles.)"""
     larger = []
     for value in wide:
