@@ -3,8 +3,9 @@
 # tested on the CPU at toy sizes:
 #   1. the segmenter from scratch on training-v5 (domain randomisation, two rounds; the
 #      phase-grain family held out), as the 2026-11-26 GPU run did on training-v3;
-#   2. the shape branch (learned outlines) on the new segmenter, on training-shapes-v4 (rods,
-#      rafts and particles in domains of different darkness: the shipped branch's preset);
+#   2. the shape branch (learned outlines) on the new segmenter, on training-shapes-v5 (rods,
+#      rafts, particles in domains of different darkness and small particles: the shipped
+#      branch's preset);
 #   3. the int8 file, then the measurements every model is reported with.
 #
 #   scripts/train_round.sh OUT cuda          # on a GPU: ~7 + ~10 minutes of training
@@ -24,7 +25,7 @@ nanosizer train "$OUT/segmenter" --fresh --device "$DEVICE" --batch "$BATCH" --l
     --preset training-v5 --max-minutes "$MINUTES" --export "$OUT/segmenter.onnx"
 python -m nanosizer.segment.train.shapes --segmenter "$OUT/segmenter.onnx" --out "$OUT/shapes" \
     --scenes "$SHAPE_SCENES" --steps "$SHAPE_STEPS" --batch "$BATCH" --device "$DEVICE" \
-    --preset training-shapes-v4 --export "$OUT/model.onnx"
+    --preset training-shapes-v5 --export "$OUT/model.onnx"
 nanosizer quantize "$OUT/model.onnx" "$OUT/model_int8.onnx"
 if [ "${MEASURE:-1}" = 1 ]; then
     python benchmarks/accuracy.py --n 5 --size 512 --separations uecs,learned --model "$OUT/model_int8.onnx" \

@@ -40,7 +40,7 @@ def analyze(
     Examples
     --------
     >>> import numpy as np, nanosizer
-    >>> img = np.full((64, 64), 200, np.uint8); img[20:40, 20:40] = 50
+    >>> img = np.full((128, 128), 200, np.uint8); img[50:70, 50:70] = 50
     >>> result = nanosizer.analyze(img, pixel_size_nm=0.5)
     >>> len(result.particles), round(float(result.particles["feret_min_nm"][0]), 1)
     (1, 10.0)

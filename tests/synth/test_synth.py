@@ -138,6 +138,23 @@ def test_training_shapes_v4_is_v2_with_domains_in_some_scenes_and_no_long_rods()
     assert 55 <= with_domains <= 105
 
 
+def test_training_shapes_v5_is_v4_with_small_particles_in_some_scenes():
+    """v5 = v4's scene with the typical particle 5-16 px wide (coverage at most 0.5) in about a
+    fifth of the scenes; nothing else changes."""
+    from nanosizer.synth import preset_params
+
+    small = 0
+    for seed in range(200):
+        v5 = preset_params("training-shapes-v5", np.random.default_rng(seed), 384)
+        v4 = preset_params("training-shapes-v4", np.random.default_rng(seed), 384)
+        if v5 != v4:
+            small += 1
+            width = v5.mean_diameter_nm / v5.pixel_size_nm
+            assert 5 - 1e-9 <= width <= 16 + 1e-9 and v5.coverage <= 0.5
+            assert dataclasses.replace(v5, mean_diameter_nm=v4.mean_diameter_nm, coverage=v4.coverage) == v4
+    assert 20 <= small <= 60
+
+
 def test_domains_split_a_particle_into_parts_of_different_darkness():
     """A rod in domains: its thickness map takes two or three levels along it (diffraction
     contrast), its outline is the solid rod's."""
