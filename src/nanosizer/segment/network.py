@@ -331,8 +331,8 @@ def coarse_windows(
 ) -> tuple[float, list[tuple[int, int, int, int]]]:
     """Zoom and windows (top, left, bottom, right) of a coarse pass of the shape head, for the
     regions of the network's own particle map wider than the head was trained on, with their
-    widths (:func:`~.shapes.wide_regions`, above :data:`~.shapes.COARSE_FROM_PX`; 16–80 px in
-    training): none without such regions; else the zoom that brings the typical such region
+    widths (:func:`~.shapes.wide_regions`, above :data:`~.shapes.COARSE_FROM_PX`; up to 80 px
+    in training): none without such regions; else the zoom that brings the typical such region
     (area-weighted median width) to :data:`TARGET_PARTICLE_PX` (at least 0.25) and one window
     per wide region, its box with a margin of half its width (at least
     32 px) and at least :data:`COARSE_INPUT_PX` of network input across for context (the whole

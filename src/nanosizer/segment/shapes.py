@@ -10,10 +10,10 @@ import numpy as np
 from ..regions import Region, inscribed_width
 
 GRID = 4  # the shape outputs' stride: grid point (i, j) sits on network input pixel (4i, 4j)
-OUTLINE_SIZES_PX = (16.0, 70.0)  # particle widths the shape head works at without resampling
+OUTLINE_SIZES_PX = (5.0, 70.0)  # particle widths the shape head works at without resampling (v5 scenes)
 OUTLINE_LENGTH_PX = 250.0  # the longest particles (rods) it was trained on
 # Regions wider than this get the coarse pass. The head was trained on scenes of typical
-# particles 16-80 px wide (single ones beyond 90 px with the size spread); a pass for regions
+# particles up to 80 px wide (single ones beyond 90 px with the size spread); a pass for regions
 # 70-90 px wide changed no count on the measured sets (EMPS, BAM, seven generated presets) and
 # cost a third of the forward pass on clusters of 62-70 px spheres, adopted for none of them.
 COARSE_FROM_PX = 90.0
