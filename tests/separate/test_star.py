@@ -169,28 +169,27 @@ def test_regions_the_head_knows_keep_their_native_outlines():
     assert len(sep.particles) == 2
 
 
+def _refusing_coarse_pass(field: ShapeField, what: str) -> ShapeField:
+    """``field`` with a coarse pass that fails the test if the separation asks it (for ``what``)."""
+
+    def never(wide):
+        raise AssertionError(f"coarse pass asked for {what}")
+
+    return ShapeField(field.objects, field.rays, coarse_pass=never)
+
+
 def test_regions_up_to_the_coarse_limit_need_no_coarse_pass():
     """A region 84 px wide (under COARSE_FROM_PX; the head was trained on particles up to
     ~80 px) keeps its native outlines without asking the coarse pass."""
     disc = disc_mask((120, 120), (60, 60), 42)
-
-    def never(wide):
-        raise AssertionError("coarse pass asked for a region the head knows")
-
-    field = _field_of(_cut(disc, 2))
-    field = ShapeField(field.objects, field.rays, coarse_pass=never)
+    field = _refusing_coarse_pass(_field_of(_cut(disc, 2)), "a region the head knows")
     sep = separate_particles(disc, 1.0, Settings(separation="learned"), field)
     assert len(sep.particles) == 2 and sep.coarse_regions == 0
 
 
 def test_a_wide_particle_with_one_native_outline_needs_no_coarse_pass():
     disc = disc_mask((200, 200), (100, 100), 80)
-
-    def never(wide):
-        raise AssertionError("coarse pass asked for a region its native outline explains")
-
-    field = _field_of([disc])
-    field = ShapeField(field.objects, field.rays, coarse_pass=never)
+    field = _refusing_coarse_pass(_field_of([disc]), "a region its native outline explains")
     sep = separate_particles(disc, 1.0, Settings(separation="learned"), field)
     assert len(sep.particles) == 1 and sep.coarse_regions == 0
 

@@ -125,8 +125,9 @@ def _coarse_regions(wide: dict[int, float], coarse: dict[int, list[Region]]) -> 
     """The ``wide`` regions (:func:`~nanosizer.segment.shapes.wide_regions`) that the coarse
     pass explains with particles wider than :data:`OUTLINE_SIZES_PX`, or longer than any the
     head was trained on (:data:`OUTLINE_LENGTH_PX`): large particles and long rods, which the
-    native pass cuts into pieces of the sizes it knows. (A wide region of touching small particles the map
-    merged keeps its native outlines: there the coarse pass also sees small particles.)"""
+    native pass cuts into pieces of the sizes it knows. (A wide region of touching small
+    particles the map merged keeps its native outlines: there the coarse pass also sees small
+    particles.)"""
     larger = []
     for value in wide:
         found = coarse.get(value, [])
