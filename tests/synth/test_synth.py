@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from nanosizer.io import read_micrographs
-from nanosizer.synth import PRESETS, SceneParams, generate, synth, write_synth
+from nanosizer.synth import PRESETS, SceneParams, generate, preset_params, synth, write_synth
 
 
 @pytest.mark.parametrize("preset", list(PRESETS))
@@ -82,8 +82,6 @@ def test_distractors_are_background():
 
 
 def test_training_v3_has_faint_scenes_above_a_size_aware_visibility_floor():
-    from nanosizer.synth import preset_params
-
     faint = 0
     for seed in range(300):
         p = preset_params("training-v3", np.random.default_rng(seed), 512)
@@ -103,15 +101,20 @@ def test_figure_panels_have_black_labels_darker_than_every_particle():
     assert img[s.mask].min() > 0
 
 
+def _draws(preset, base, seeds=range(200)):
+    """(preset, base) parameter pairs drawn from the same generator seed, 384² scenes."""
+
+    def draw(name, seed):
+        return preset_params(name, np.random.default_rng(seed), 384)
+
+    return [(draw(preset, seed), draw(base, seed)) for seed in seeds]
+
+
 def test_training_shapes_v3_draws_long_rods_that_fit_the_scene():
     """A quarter of the scenes hold rods longer than v2's (aspect up to 10), never longer than
     0.6 of the scene; the rest are v2's scenes, some with particles in domains."""
-    from nanosizer.synth import preset_params
-
     long_scenes = 0
-    for seed in range(200):
-        v3 = preset_params("training-shapes-v3", np.random.default_rng(seed), 384)
-        v2 = preset_params("training-shapes-v2", np.random.default_rng(seed), 384)
+    for v3, v2 in _draws("training-shapes-v3", "training-shapes-v2"):
         if v3.aspect_range[0] == 3.0 and v3.shapes == ("rod",):
             long_scenes += 1
             width = v3.mean_diameter_nm / v3.pixel_size_nm
@@ -126,12 +129,8 @@ def test_training_shapes_v3_draws_long_rods_that_fit_the_scene():
 def test_training_shapes_v4_is_v2_with_domains_in_some_scenes_and_no_long_rods():
     """v4 = v2's scene with the domains structure added in about 40 % of the scenes; nothing
     else changes (no long rods, unlike v3)."""
-    from nanosizer.synth import preset_params
-
     with_domains = 0
-    for seed in range(200):
-        v4 = preset_params("training-shapes-v4", np.random.default_rng(seed), 384)
-        v2 = preset_params("training-shapes-v2", np.random.default_rng(seed), 384)
+    for v4, v2 in _draws("training-shapes-v4", "training-shapes-v2"):
         assert dataclasses.replace(v4, structures=v2.structures) == v2
         assert v4.structures in (v2.structures, (*v2.structures, "domains"))
         with_domains += v4.structures != v2.structures
@@ -141,18 +140,51 @@ def test_training_shapes_v4_is_v2_with_domains_in_some_scenes_and_no_long_rods()
 def test_training_shapes_v5_is_v4_with_small_particles_in_some_scenes():
     """v5 = v4's scene with the typical particle 5-16 px wide (coverage at most 0.5) in about a
     fifth of the scenes; nothing else changes."""
-    from nanosizer.synth import preset_params
-
     small = 0
-    for seed in range(200):
-        v5 = preset_params("training-shapes-v5", np.random.default_rng(seed), 384)
-        v4 = preset_params("training-shapes-v4", np.random.default_rng(seed), 384)
+    for v5, v4 in _draws("training-shapes-v5", "training-shapes-v4"):
         if v5 != v4:
             small += 1
             width = v5.mean_diameter_nm / v5.pixel_size_nm
             assert 5 - 1e-9 <= width <= 16 + 1e-9 and v5.coverage <= 0.5
             assert dataclasses.replace(v5, mean_diameter_nm=v4.mean_diameter_nm, coverage=v4.coverage) == v4
     assert 20 <= small <= 60
+
+
+def test_training_shapes_v6_is_v5_with_nanostars_in_some_scenes():
+    """v6 = v5's scene with nanostars (alone or among spheres, 30-90 px across, at most medium
+    overlap) in about a fifth of the scenes; nothing else changes."""
+    stars = 0
+    for v6, v5 in _draws("training-shapes-v6", "training-shapes-v5"):
+        if v6 != v5:
+            stars += 1
+            assert v6.shapes in (("nanostar",), ("nanostar", "sphere"))
+            assert 30 - 1e-9 <= v6.mean_diameter_nm / v6.pixel_size_nm <= 90 + 1e-9
+            assert v6.overlap in ("none", "touching", "low", "medium")
+            same = dict(shapes=v5.shapes, mean_diameter_nm=v5.mean_diameter_nm, overlap=v5.overlap)
+            assert dataclasses.replace(v6, **same) == v5
+    assert 20 <= stars <= 60
+
+
+def test_nanostars_are_spiky_star_convex_and_reproducible():
+    """A nanostar's full mask is far from convex (spikes), yet every pixel sees the centre along
+    a straight line inside the mask (star-convex: what 32 rays can outline); the same particle
+    renders the same, another position gives other spikes."""
+    from skimage.draw import line
+    from skimage.measure import regionprops
+
+    from nanosizer.synth.shapes import Particle, render_particle
+
+    star = Particle(row=60, col=60, diameter_nm=100, shape="nanostar")
+    top, left, thick, mask = render_particle(star, 1.0, (120, 120))
+    assert regionprops(mask.astype(int))[0].solidity < 0.85
+    centre = (60 - top, 60 - left)
+    rows, cols = np.nonzero(mask)
+    for r, c in zip(rows[::37], cols[::37], strict=True):
+        assert mask[line(centre[0], centre[1], r, c)].all()
+    assert np.array_equal(render_particle(star, 1.0, (120, 120))[3], mask)
+    moved = dataclasses.replace(star, row=61)
+    assert not np.array_equal(np.roll(render_particle(moved, 1.0, (120, 120))[3], -1, axis=0), mask)
+    assert thick[mask].min() >= 0 and thick.max() <= 80 + 1e-3
 
 
 def test_domains_split_a_particle_into_parts_of_different_darkness():

@@ -20,6 +20,8 @@ SHAPES = (
     "hexagon-plate",
     "rod",
 )
+# Drawn only by presets that name them (SHAPES stays the set the older presets draw from).
+IRREGULAR_SHAPES = ("nanostar",)
 SUPERSAMPLE = 3
 
 
@@ -104,7 +106,30 @@ def _thickness(p: Particle, u: np.ndarray, v: np.ndarray) -> np.ndarray:
         sides = 3 if p.shape.startswith("triangle") else 6
         depth = _polygon_depth(u, v, sides, d / 2 * np.cos(np.pi / sides))
         return np.where(depth > 0, 0.35 * d, 0.0)
-    raise ValueError(f"unknown shape {p.shape!r}; known: {', '.join(SHAPES)}")
+    if p.shape == "nanostar":
+        outline = _star_radius(p, np.arctan2(v, u))
+        rho = np.sqrt(u * u + v * v)
+        flat = np.sqrt(np.clip(3.0 * (1.0 - rho / outline), 0, 1))  # flat, thinning near the edge
+        return 0.8 * d * flat * (rho < outline)
+    raise ValueError(f"unknown shape {p.shape!r}; known: {', '.join(SHAPES + IRREGULAR_SHAPES)}")
+
+
+def _star_radius(p: Particle, theta: np.ndarray) -> np.ndarray:
+    """Outline radius (nm) of a nanostar at polar angle ``theta``: a lumpy core with 4-9 tapered
+    spikes reaching out to the nominal radius (star-convex, like gold nanostars and the spiky
+    particles of EMPS 4e13b5c5f8)."""
+    rng = _particle_rng(p)
+    r = p.diameter_nm / 2
+    core = rng.uniform(0.45, 0.7)
+    lumps = np.ones_like(theta)
+    for order in (2, 3):
+        lumps += rng.uniform(0.0, 0.08) * np.cos(order * theta + rng.uniform(0, 2 * np.pi))
+    spikes = np.zeros_like(theta)
+    for _ in range(int(rng.integers(4, 10))):
+        off = np.angle(np.exp(1j * (theta - rng.uniform(0, 2 * np.pi))))  # wrapped to (-pi, pi]
+        height = rng.uniform(0.4, 1.0) * np.clip(1.0 - np.abs(off) / rng.uniform(0.15, 0.35), 0, None)
+        spikes = np.maximum(spikes, height)
+    return r * np.minimum(core * lumps + (1.0 - core) * spikes, 1.0)
 
 
 def _polygon_depth(u: np.ndarray, v: np.ndarray, sides: int, inradius: float) -> np.ndarray:
