@@ -30,7 +30,8 @@ class Particle:
     """One particle: centre (row, col) in px, size in nm, shape and orientation.
 
     ``diameter_nm`` is the nominal size (sphere diameter, cube edge, plate or octahedron
-    circumdiameter, rod width); ``aspect`` ≥ 1 stretches ellipsoids and rods.
+    circumdiameter, rod width, nanostar tip to tip at most); ``aspect`` ≥ 1 stretches ellipsoids
+    and rods.
     """
 
     row: float
