@@ -174,6 +174,9 @@ def test_nanostars_are_spiky_star_convex_and_reproducible():
 
     from nanosizer.synth.shapes import Particle, render_particle
 
+    def crop_mask(particle):
+        return render_particle(particle, 1.0, (120, 120))[3]
+
     star = Particle(row=60, col=60, diameter_nm=100, shape="nanostar")
     top, left, thick, mask = render_particle(star, 1.0, (120, 120))
     assert regionprops(mask.astype(int))[0].solidity < 0.85
@@ -181,9 +184,14 @@ def test_nanostars_are_spiky_star_convex_and_reproducible():
     rows, cols = np.nonzero(mask)
     for r, c in zip(rows[::37], cols[::37], strict=True):
         assert mask[line(centre[0], centre[1], r, c)].all()
-    assert np.array_equal(render_particle(star, 1.0, (120, 120))[3], mask)
-    moved = dataclasses.replace(star, row=61)
-    assert not np.array_equal(np.roll(render_particle(moved, 1.0, (120, 120))[3], -1, axis=0), mask)
+    assert np.array_equal(crop_mask(star), mask)
+    # one pixel down, the crop moves with the particle: a sphere's crop mask stays the same,
+    # a nanostar's spikes are drawn anew (seeded by its position)
+    sphere = Particle(row=60, col=60, diameter_nm=100)
+    assert np.array_equal(crop_mask(dataclasses.replace(sphere, row=61)), crop_mask(sphere))
+    moved = render_particle(dataclasses.replace(star, row=61), 1.0, (120, 120))
+    assert moved[:2] == (top + 1, left) and moved[3].shape == mask.shape
+    assert not np.array_equal(moved[3], mask)
     assert thick[mask].min() >= 0 and thick.max() <= 80 + 1e-3
 
 
