@@ -49,6 +49,7 @@ class BatchReport:
     particles: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
     resumed: int = 0
+    left_out: list[str] = field(default_factory=list)  # unreliable images kept out of the statistics
 
     @property
     def ok(self) -> bool:
@@ -204,6 +205,7 @@ class BatchOptions:
     sample: str | None = None
     sample_by_folder: bool = False
     report: bool = True
+    keep_unreliable: bool = False  # pool images judged unreliable too (nanosizer.quality)
     command: str | None = None
     max_memory_mb: float | None = None
 
@@ -305,7 +307,7 @@ def run_batch(
     if on_message:
         what = "tables, plots and report.html" if opts.report else "tables"
         on_message(f"writing the run's {what} to {out_dir} ...", False)
-    write_run_outputs(
+    batch.left_out = write_run_outputs(
         out_dir,
         particles,
         rows,
@@ -314,7 +316,14 @@ def run_batch(
         opts.tables,
         opts.report,
         run_provenance(settings, opts.command),
+        keep_unreliable=opts.keep_unreliable,
     )
+    if batch.left_out and on_message:
+        on_message(
+            f"{len(batch.left_out)} unreliable image(s) left out of the sample statistics: "
+            f"{', '.join(batch.left_out)} (see report.html; --keep-unreliable takes them in)",
+            True,
+        )
     return batch
 
 

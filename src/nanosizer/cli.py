@@ -216,6 +216,13 @@ def analyze(
         bool, typer.Option("--sample-by-folder", help="Each image's folder name is its sample.")
     ] = False,
     no_report: Annotated[bool, typer.Option("--no-report", help="Skip plots and report.html.")] = False,
+    keep_unreliable: Annotated[
+        bool,
+        typer.Option(
+            "--keep-unreliable",
+            help="Pool images judged unreliable into the sample statistics too (default: left out).",
+        ),
+    ] = False,
     assignments: Assignments = None,
 ) -> None:
     """Segment, separate and measure the particles of every image."""
@@ -246,6 +253,7 @@ def analyze(
             sample=sample,
             sample_by_folder=sample_by_folder,
             report=not no_report,
+            keep_unreliable=keep_unreliable,
         )
     )
 

@@ -19,6 +19,7 @@ from skimage.draw import line as draw_line
 from .errors import OutputExistsError
 from .measure import measure_regions
 from .pipeline import AnalysisResult
+from .quality import particle_confidence
 from .regions import Region, label_dtype
 from .report.results import write_image_results
 
@@ -141,6 +142,7 @@ def remeasure(result: AnalysisResult, labels: np.ndarray) -> AnalysisResult:
         settings.min_shape_px,
     )
     measured["particle_id"] = np.asarray(values, dtype=np.int64)
+    measured["confidence"] = particle_confidence(labels, result.probability, measured["particle_id"])
     measured["edited"] = np.asarray(edited, dtype=bool)
     removed = (before > 0) & (labels == 0)
     segmentation = (result.segmentation & ~removed) | (labels > 0)

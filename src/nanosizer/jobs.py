@@ -21,7 +21,7 @@ from .io.frames import short_reason
 from .memory import too_big_reason
 from .pipeline import analyze_micrograph, image_status, roi_window
 from .report import write_image_results
-from .report.results import summary_row
+from .report.results import quality_columns, summary_row
 from .settings import Settings
 
 log = logging.getLogger("nanosizer")
@@ -76,7 +76,12 @@ def _resume(job: FileJob) -> FileOutcome | None:
             return None
         outcome.images.append(name)
         outcome.particles.append(_tag(pd.read_csv(table_path), name, job.sample))
-        outcome.rows.append(summary_row(name, outcome.particles[-1], pixel_size) | {"sample": job.sample})
+        summary = json.loads((job.out_dir / name / "summary.json").read_text())
+        outcome.rows.append(
+            summary_row(name, outcome.particles[-1], pixel_size)
+            | {"sample": job.sample}
+            | quality_columns(summary)
+        )
         outcome.lines.append((f"{name}: finished earlier, reused", False))
     return outcome
 
@@ -108,7 +113,9 @@ def analyze_file(job: FileJob) -> FileOutcome:
             outcome.images.append(name)
             outcome.particles.append(_tag(result.particles, name, job.sample))
             outcome.rows.append(
-                summary_row(name, result.particles, summary["pixel_size_nm"]) | {"sample": job.sample}
+                summary_row(name, result.particles, summary["pixel_size_nm"])
+                | {"sample": job.sample}
+                | quality_columns(summary)
             )
             pixel_sizes.append(summary["pixel_size_nm"])
             outcome.lines.append(image_status(summary))

@@ -17,6 +17,7 @@ from . import __version__
 from .errors import CalibrationError
 from .io import Micrograph
 from .measure import describe_measures, measure_regions
+from .quality import Quality, image_signals, judge, particle_confidence
 from .regions import paint_labels
 from .segment import ShapeField, clean_mask, segment_with_shapes
 from .separate import Separation, separate_particles
@@ -41,6 +42,11 @@ class AnalysisResult:
         One row per particle, columns in physical units.
     summary : dict
         Counts, mean ± std of every measure, settings, pixel size and timings (JSON-ready).
+    probability : (M, N) uint8 ndarray or None
+        The network's particle probability × 255 (None for the threshold segmenter).
+    quality : Quality or None
+        The verdict on the whole image (``ok`` / ``doubtful`` / ``unreliable``), its reasons
+        and the signals it rests on (:mod:`nanosizer.quality`).
     """
 
     micrograph: Micrograph
@@ -50,6 +56,8 @@ class AnalysisResult:
     separation: Separation
     settings: Settings
     timings: dict = field(default_factory=dict)
+    probability: np.ndarray | None = None
+    quality: Quality | None = None
 
     @property
     def summary(self) -> dict:
@@ -77,7 +85,9 @@ def iter_analysis(
     """:func:`analyze_micrograph` one stage at a time: yields the name of each stage of
     :data:`ANALYSIS_STAGES` as it finishes and returns the result (for progress in a GUI)."""
     timings: dict[str, float] = {}
-    micrograph, settings, binary, shapes = prepared_map(micrograph, settings or Settings(), mask, timings)
+    micrograph, settings, binary, shapes, probability = prepared_map(
+        micrograph, settings or Settings(), mask, timings
+    )
     yield "segment"
     px = micrograph.pixel_size_nm
     tic = time.perf_counter()
@@ -99,9 +109,13 @@ def iter_analysis(
         settings.min_shape_px,
         labels,
     )
+    table["confidence"] = particle_confidence(labels, probability, table["particle_id"])
     timings["measure_s"] = time.perf_counter() - tic
     yield "measure"
-    return AnalysisResult(micrograph, binary, labels, table, separation, settings, timings)
+    result = AnalysisResult(micrograph, binary, labels, table, separation, settings, timings, probability)
+    signals = image_signals(micrograph.data, binary, probability, unmeasured_fraction(result), len(table))
+    result.quality = judge(signals, len(table))
+    return result
 
 
 def segment_micrograph(
@@ -113,7 +127,7 @@ def segment_micrograph(
     With ``mask`` the given map replaces the segmenter; it is cleaned the same way. Notes on
     how the map was made are appended to ``notes``.
     """
-    prepared, _, binary, _ = prepared_map(micrograph, settings, mask)
+    prepared, _, binary, _, _ = prepared_map(micrograph, settings, mask)
     if notes is not None:
         notes.extend(prepared.notes[len(micrograph.notes) :])
     return binary
@@ -121,12 +135,13 @@ def segment_micrograph(
 
 def prepared_map(
     micrograph: Micrograph, settings: Settings, mask: np.ndarray | None = None, timings: dict | None = None
-) -> tuple[Micrograph, Settings, np.ndarray, ShapeField | None]:
+) -> tuple[Micrograph, Settings, np.ndarray, ShapeField | None, np.ndarray | None]:
     """What every analysis starts with: the region of interest cut out, ``particles='auto'``
     decided, the pixel size checked, then the segmenter's map (or ``mask``) cleaned.
 
     Returns the micrograph as analysed (its own copy of the notes), the settings as decided,
-    the cleaned binary map and, for learned separation, the network's outline predictions;
+    the cleaned binary map, for learned separation the network's outline predictions, and the
+    network's particle probability as uint8 (0-255; None without the network);
     ``segment_s`` and ``clean_s`` go into ``timings``.
     """
     if settings.roi is not None:
@@ -139,12 +154,14 @@ def prepared_map(
         raise CalibrationError(f"{problem} (from {micrograph.pixel_size_source})", micrograph.path)
     timings = {} if timings is None else timings
     tic = time.perf_counter()
-    binary, shapes = binary_map(micrograph, settings, mask, micrograph.notes)
+    binary, shapes, probability = binary_map(micrograph, settings, mask, micrograph.notes)
     timings["segment_s"] = time.perf_counter() - tic
     tic = time.perf_counter()
     binary = clean_mask(binary, px, settings.min_particle_ecd_nm, settings.max_hole_ecd_nm)
     timings["clean_s"] = time.perf_counter() - tic
-    return micrograph, settings, binary, shapes
+    if probability is not None:  # a quarter of the float's memory, resolution 1/255
+        probability = np.rint(probability * 255).astype(np.uint8)
+    return micrograph, settings, binary, shapes, probability
 
 
 def resolve_separation(settings: Settings) -> Settings:
@@ -174,9 +191,10 @@ def resolve_particles(micrograph: Micrograph, settings: Settings, notes: list | 
 
 def binary_map(
     micrograph: Micrograph, settings: Settings, mask: np.ndarray | None = None, notes: list | None = None
-) -> tuple[np.ndarray, ShapeField | None]:
+) -> tuple[np.ndarray, ShapeField | None, np.ndarray | None]:
     """The segmenter's raw particle map, or the given ``mask`` once checked against the image,
-    and the network's outline predictions when the separation is learned.
+    the network's outline predictions when the separation is learned, and its particle
+    probability when it ran.
 
     With a ``mask`` and learned separation the network still runs on the image: the mask says
     where particles are, the network's shape head how their outlines continue where they overlap.
@@ -186,14 +204,14 @@ def binary_map(
     binary = np.asarray(mask, dtype=bool)
     if binary.shape != micrograph.data.shape:
         raise ValueError(f"mask shape {binary.shape} differs from image shape {micrograph.data.shape}")
-    shapes = None
+    shapes = probability = None
     if settings.separation == "learned":
-        _, shapes = segment_with_shapes(micrograph.data, micrograph.pixel_size_nm, settings)
+        _, shapes, probability = segment_with_shapes(micrograph.data, micrograph.pixel_size_nm, settings)
         if notes is not None:
             notes.append(
                 "particle map from the given mask; outlines where particles overlap from the network"
             )
-    return binary, shapes
+    return binary, shapes, probability
 
 
 def roi_window(shape: tuple[int, int], roi) -> tuple[slice, slice]:
@@ -271,6 +289,7 @@ def summarize(result: AnalysisResult) -> dict:
         "excluded": sep.excluded,
         "excluded_region_count": len(sep.excluded_regions),
         "unmeasured_area_fraction": round(unmeasured_fraction(result), 4),
+        "quality": result.quality.to_dict() if result.quality else None,
         "measures": stats,
         "settings": result.settings.to_dict(),
         "settings_hash": result.settings.digest(),
@@ -302,12 +321,20 @@ def unmeasured_fraction(result: AnalysisResult) -> float:
 
 def image_status(summary: dict) -> tuple[str, bool]:
     """One line on an analysed image for the console, and whether it deserves a warning
-    (more than 10 % of the particle area unmeasured)."""
+    (a doubtful or unreliable verdict, or more than 10 % of the particle area unmeasured)."""
     share = summary.get("unmeasured_area_fraction", 0.0)
     text = (
         f"{summary['image']}: {summary['count']} particle(s), {summary['excluded_region_count']} "
         f"region(s) excluded ({100 * share:.0f} % of the particle area not measured)"
     )
+    quality = summary.get("quality") or {}
+    verdict = quality.get("verdict", "ok")
+    if verdict != "ok":
+        reasons = "; ".join(quality.get("reasons", []))
+        text = f"WARNING {text}; {verdict.upper()}: {reasons}; see overlay.png"
+        if verdict == "unreliable":
+            text += " (kept out of the sample's statistics unless --keep-unreliable)"
+        return text, True
     warn = share > UNMEASURED_WARNING
     if warn:
         text = "WARNING " + text + "; see the excluded regions on overlay.png"

@@ -222,3 +222,21 @@ def test_an_analysis_that_fails_in_the_worker_is_reported(make_napari_viewer, qt
     qtbot.waitUntil(lambda: widget.analyse_button.isEnabled(), timeout=60_000)
     assert "Analysis failed" in widget.status.text() and "plausible" in widget.status.text()
     assert widget.result is None and widget.particles_layer is None
+
+
+def test_the_status_says_when_an_image_is_unreliable(make_napari_viewer, qtbot):
+    from nanosizer.napari_plugin.widget import ParticleAnalysisWidget
+    from nanosizer.synth import generate, preset_params
+
+    rng = np.random.default_rng(1)
+    params = preset_params("au-phase-grain", rng, 384)
+    params.coverage = 0.0  # carbon grain only
+    scene = generate(params, rng)
+    viewer = make_napari_viewer()
+    viewer.add_image(scene.image, name="grain", scale=(scene.pixel_size_nm,) * 2, units=("nm", "nm"))
+    widget = ParticleAnalysisWidget(viewer)
+    viewer.window.add_dock_widget(widget)
+    widget.analyse()
+    qtbot.waitUntil(lambda: widget.result is not None, timeout=120_000)
+    assert widget.result.quality.verdict == "unreliable"
+    assert widget.status.text().startswith("UNRELIABLE: the network half-responds")

@@ -32,6 +32,7 @@ COLUMNS = {
     "non_convex": "bool",
     "small_for_shape": "bool",
     "hidden_fraction": "float64",
+    "confidence": "float64",  # the network's mean particle probability inside (nanosizer.quality)
 }
 
 # Measures summarised as mean ± std (lengths in nm, areas in nm², the rest unitless).
@@ -119,6 +120,7 @@ def measure_regions(
                 geom.convexity < convexity_threshold or geom.solidity < solidity_threshold,
                 area_px < min_shape_px,
                 round(float(hidden[i]), 4),
+                np.nan,  # confidence: filled in by the pipeline from the network's probability
             )
         )
     if not rows:

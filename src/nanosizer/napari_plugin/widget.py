@@ -381,7 +381,11 @@ class ParticleAnalysisWidget(QWidget):
         edited = int(table["edited"].sum()) if "edited" in table else 0
         excluded = len(self.result.separation.excluded_regions)
         text = f"{len(table)} particle(s), {excluded} region(s) excluded"
-        return text + (f", {edited} edited" if edited else "")
+        text += f", {edited} edited" if edited else ""
+        quality = self.result.quality
+        if quality is not None and quality.verdict != "ok":  # say it where the user looks
+            text = f"{quality.verdict.upper()}: {'; '.join(quality.reasons)}. {text}"
+        return text
 
     def _say(self, text: str, error: bool = False) -> None:
         self.status.setText(text)

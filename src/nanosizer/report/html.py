@@ -25,6 +25,8 @@ td:first-child,th:first-child{text-align:left}
 figure{margin:0;border:1px solid #e3e3e3;border-radius:6px;padding:.5rem;background:#fafafa}
 figure img{width:100%;height:auto}figcaption{font-size:.8rem;color:#555}
 .note{color:#555;font-size:.85rem}.bad{color:#b00}
+.badge{display:inline-block;border-radius:4px;padding:0 .35rem;font-size:.78rem;font-weight:600;color:#fff}
+.ok{background:#2a7d2a}.doubtful{background:#c77c00}.unreliable{background:#b00}
 """
 
 
@@ -73,15 +75,20 @@ def _thicken_colours(rgb: np.ndarray, size: int) -> np.ndarray:
     return out
 
 
-def _table(frame: pd.DataFrame, digits: int = 4) -> str:
-    def fmt(v):
+def _table(frame: pd.DataFrame, digits: int = 4, markup: tuple[str, ...] = ()) -> str:
+    """An HTML table; the ``markup`` columns hold HTML already (escaped by their maker)."""
+
+    def fmt(v, column):
+        if column in markup:
+            return str(v)
         if isinstance(v, (float, np.floating)):
             return "" if not np.isfinite(v) else f"{v:.{digits}g}"
         return html.escape(str(v))
 
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
     body = "".join(
-        "<tr>" + "".join(f"<td>{fmt(v)}</td>" for v in row) + "</tr>" for row in frame.itertuples(index=False)
+        "<tr>" + "".join(f"<td>{fmt(v, c)}</td>" for v, c in zip(row, frame.columns, strict=True)) + "</tr>"
+        for row in frame.itertuples(index=False)
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
@@ -96,15 +103,21 @@ def write_report(
     failures: list[tuple[str, str]],
     title: str = "nanosizer report",
     provenance: dict | None = None,
+    left_out: list[str] = (),
 ) -> Path:
     """Write ``OUT/report.html`` from the run's statistics, plots and per-image folders.
 
     ``provenance`` (nanosizer version, model, date, command line) heads the page, so a
-    printed report says how it was made.
+    printed report says how it was made. ``left_out`` names the unreliable images kept out of
+    the statistics; they are listed first with their reasons, and every image carries its
+    quality verdict (:mod:`nanosizer.quality`) in the table and the gallery.
     """
     out_dir = Path(out_dir)
     summaries = {name: _summary(out_dir / name / "summary.json") for name in images}
-    total = sum(s.get("count", 0) for s in summaries.values())
+    rank = {"unreliable": 0, "doubtful": 1}
+    images = sorted(images, key=lambda name: rank.get(_verdict(summaries[name]), 2))  # stable: run order
+    summaries = {name: summaries[name] for name in images}
+    total = sum(s.get("count", 0) for name, s in summaries.items() if name not in left_out)
     parts = [
         f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
         f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>",
@@ -119,6 +132,7 @@ def write_report(
         f"<p class='note'>{len(images)} image(s), {total} particle(s) in {samples} sample(s). Lengths in nm, "
         "areas in nm². Intervals are 95 % bootstrap confidence intervals.</p>"
     )
+    parts.append(_quality_section(summaries, left_out))
     parts.append("<h2>Sample statistics</h2>")
     cols = ["sample", "measure", "count", "mean", "std", "d10", "d50", "d50_ci_low", "d50_ci_high", "d90"]
     parts.append(_table(statistics[[c for c in cols if c in statistics]]))
@@ -154,7 +168,8 @@ def write_report(
             else "no summary"
         )
         parts.append(
-            f"<figure><a href='{link}/overlay.png'>{img}</a><figcaption><b>{link}</b>: {counts} — "
+            f"<figure><a href='{link}/overlay.png'>{img}</a><figcaption>{_badge(s)} "
+            f"<b>{link}</b>: {counts} — "
             f"<a href='{link}/particles.csv'>particles.csv</a> · "
             f"<a href='{link}/summary.json'>summary.json</a> · "
             f"<a href='{link}/labels.tif'>labels.tif</a></figcaption></figure>"
@@ -176,6 +191,38 @@ def write_report(
     target = out_dir / "report.html"
     write_text(target, "\n".join(parts))
     return target
+
+
+def _verdict(summary: dict) -> str:
+    return (summary.get("quality") or {}).get("verdict", "")
+
+
+def _badge(summary: dict) -> str:
+    """The image's quality verdict as a coloured badge, its reasons as the tooltip."""
+    verdict = _verdict(summary)
+    if not verdict:
+        return ""
+    reasons = html.escape("; ".join((summary.get("quality") or {}).get("reasons", [])), quote=True)
+    return f"<span class='badge {verdict}' title='{reasons}'>{verdict}</span>"
+
+
+def _quality_section(summaries: dict[str, dict], left_out) -> str:
+    """The doubtful and unreliable images with their reasons, and which are left out."""
+    flagged = {name: s for name, s in summaries.items() if _verdict(s) in ("doubtful", "unreliable")}
+    if not flagged:
+        return ""
+    parts = ["<h2 class='bad'>Images that could not be analysed reliably</h2><ul>"]
+    for name, s in flagged.items():
+        reasons = "; ".join((s.get("quality") or {}).get("reasons", []))
+        where = " <b>Left out of the statistics.</b>" if name in left_out else ""
+        parts.append(f"<li>{_badge(s)} <b>{html.escape(name)}</b>: {html.escape(reasons)}.{where}</li>")
+    parts.append(
+        "</ul><p class='note'>unreliable: the network half-responds to much of the image or most of "
+        "what it found could not be measured (an imaging mode it was not trained on: carbon grain, "
+        "lattice fringes, a support); such images stay out of the pooled tables, statistics, plots "
+        "and EU criterion unless <code>--keep-unreliable</code>. doubtful: check the overlay.</p>"
+    )
+    return "\n".join(parts)
 
 
 def _summary(path: Path) -> dict:
@@ -211,6 +258,7 @@ def _image_table(summaries: dict[str, dict]) -> str:
         timings = s.get("timings_s") or {}
         rows.append(
             {
+                "quality": _badge(s),
                 "image": name,
                 "file": Path(s["source"]).name if s.get("source") else "",
                 "pixel size (nm)": s.get("pixel_size_nm", np.nan),
@@ -221,4 +269,4 @@ def _image_table(summaries: dict[str, dict]) -> str:
                 "time (s)": round(sum(timings.values()), 2) if timings else np.nan,
             }
         )
-    return _table(pd.DataFrame(rows))
+    return _table(pd.DataFrame(rows), markup=("quality",))

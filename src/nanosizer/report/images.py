@@ -13,6 +13,7 @@ PARTICLE_RGB = (0, 220, 255)  # cyan: particles as segmented
 SEPARATED_RGB = (255, 60, 200)  # magenta: particles split off an overlap
 EXCLUDED_RGB = (255, 150, 0)  # orange: segmented but not measured (reason written beside it)
 NICE_LENGTHS = (1, 2, 5)
+BANNER_RGB = {"doubtful": (200, 125, 0), "unreliable": (180, 0, 0)}  # quality verdicts worth a banner
 
 
 def overlay_image(
@@ -20,6 +21,7 @@ def overlay_image(
     particles: list[Region],
     pixel_size_nm: float,
     excluded: list[tuple[Region, str]] = (),
+    quality=None,
 ) -> np.ndarray:
     """RGB uint8: the micrograph with particle outlines, excluded regions and a scale bar.
 
@@ -28,7 +30,8 @@ def overlay_image(
     runs under another particle (a hidden part) it is dashed. What was segmented but
     not measured (``excluded``: region and short reason) is tinted and outlined in
     :data:`EXCLUDED_RGB` with its reason written beside it. The scale bar sits in a strip added
-    below the image, so it never hides a particle.
+    below the image, so it never hides a particle. A doubtful or unreliable ``quality``
+    (:class:`~nanosizer.quality.Quality`) gets a banner above the image saying so and why.
     """
     grey = (normalise(image) * 255).astype(np.uint8)
     rgb = np.repeat(grey[..., None], 3, axis=2)
@@ -49,7 +52,33 @@ def overlay_image(
     written = np.zeros(image.shape, bool)
     for region, reason in excluded:
         _label(rgb, reason, region, written)
-    return with_scale_bar(rgb, pixel_size_nm)
+    rgb = with_scale_bar(rgb, pixel_size_nm)
+    if quality is not None and quality.verdict in BANNER_RGB:
+        rgb = with_banner(
+            rgb, f"{quality.verdict.upper()}: {'; '.join(quality.reasons)}", BANNER_RGB[quality.verdict]
+        )
+    return rgb
+
+
+def with_banner(rgb: np.ndarray, text: str, colour: tuple[int, int, int]) -> np.ndarray:
+    """The image with a coloured strip above it holding ``text`` in white, as large as fits
+    the width (cut at a word, with an ellipsis, when even small type does not fit)."""
+    h, w = rgb.shape[:2]
+    margin = max(2, w // 100)
+    text_h = int(np.clip(w // 50, 9, 28))
+    mask = text_mask(text, text_h)
+    while mask.shape[1] > w - 2 * margin and text_h > 9:
+        text_h -= 1
+        mask = text_mask(text, text_h)
+    words = text.split()
+    while mask.shape[1] > w - 2 * margin and len(words) > 1:
+        words = words[:-1]
+        mask = text_mask(" ".join(words) + " [...]", text_h)
+    strip = np.empty((mask.shape[0] + 2 * margin, w, 3), np.uint8)
+    strip[:] = colour
+    width = min(mask.shape[1], w - 2 * margin)
+    strip[margin : margin + mask.shape[0], margin : margin + width][mask[:, :width]] = 255
+    return np.concatenate([strip, rgb], axis=0)
 
 
 def _label(rgb: np.ndarray, text: str, region: Region, written: np.ndarray) -> None:

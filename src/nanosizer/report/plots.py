@@ -20,6 +20,7 @@ LABELS = {
     "feret_max_nm": "maximum Feret diameter (nm)",
     "circularity": "circularity",
     "aspect_ratio": "aspect ratio (Feret max / min)",
+    "confidence": "confidence (mean particle probability inside)",
 }
 SIZE_PLOTS = ("equivalent_diameter_nm", "feret_min_nm", "feret_max_nm")
 SHAPE_PLOTS = ("circularity", "aspect_ratio")
@@ -128,4 +129,9 @@ def write_sample_plots(particles: pd.DataFrame, folder: str | Path, sample: str)
     written += save_figure(
         per_image_figure(particles, title=f"{sample}: mean ECD per image"), folder / f"{safe}_per_image"
     )
+    if "confidence" in particles and particles["confidence"].notna().any():  # the network's, when it ran
+        fig = histogram_figure(
+            particles["confidence"], "confidence", f"{sample}: {LABELS['confidence']}", False
+        )
+        written += save_figure(fig, folder / f"{safe}_confidence")
     return written

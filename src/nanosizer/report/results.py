@@ -36,7 +36,7 @@ def write_image_results(
         indent=None,
     )
     write_png(result.segmentation.astype(np.uint8) * 255, folder / "segmentation.png")
-    overlay = overlay_image(mg.data, sep.particles, mg.pixel_size_nm, sep.excluded_regions)
+    overlay = overlay_image(mg.data, sep.particles, mg.pixel_size_nm, sep.excluded_regions, result.quality)
     write_png(overlay, folder / "overlay.png")
     write_json(summary, folder / "summary.json")
     return summary
@@ -48,3 +48,10 @@ def summary_row(image: str, table: pd.DataFrame, pixel_size_nm: float | None) ->
     for name, stats in describe_measures(table).items():
         row.update({f"{name}_{stat}": value for stat, value in stats.items()})
     return row
+
+
+def quality_columns(summary: dict) -> dict:
+    """``quality`` and ``quality_reasons`` of an image's row in ``summary.csv``, from its summary
+    (:mod:`nanosizer.quality`; empty for a summary written before verdicts existed)."""
+    quality = summary.get("quality") or {}
+    return {"quality": quality.get("verdict", ""), "quality_reasons": "; ".join(quality.get("reasons", []))}

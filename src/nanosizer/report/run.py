@@ -20,16 +20,21 @@ def write_run_outputs(
     tables: tuple[str, ...] = ("csv", "xlsx"),
     report: bool = True,
     provenance: dict | None = None,
-) -> None:
+    keep_unreliable: bool = False,
+) -> list[str]:
     """Write ``particles.csv``, ``summary.csv``, ``statistics.csv``, ``distributions.csv``,
     ``eu_criterion.json``, ``results.xlsx``, ``plots/``, ``report.html`` and ``failures.csv``.
 
     ``particles`` are per-image tables that carry ``image`` and ``sample`` columns; the summary
     gets one row per image, one combined row per sample, and the whole run when there are several.
+    Images whose row says ``quality`` = ``unreliable`` keep their row but stay out of everything
+    pooled (particles, statistics, distributions, EU criterion, plots) unless ``keep_unreliable``;
+    returns their names.
     """
     from .statistics import eu_nanomaterial, sample_statistics, weighted_distribution
 
     out_dir = Path(out_dir)
+    left_out = [] if keep_unreliable else [r["image"] for r in rows if r.get("quality") == "unreliable"]
     if particles:
         all_particles = pd.concat(particles, ignore_index=True)
     else:
@@ -40,8 +45,11 @@ def write_run_outputs(
     samples = list(dict.fromkeys(all_particles["sample"])) or list(
         dict.fromkeys(r.get("sample") for r in rows)
     )
+    all_particles = all_particles[~all_particles["image"].isin(left_out)].reset_index(drop=True)
     for sample in samples:
-        pixel_sizes = {r["pixel_size_nm"] for r in rows if r.get("sample") == sample}
+        pixel_sizes = {
+            r["pixel_size_nm"] for r in rows if r.get("sample") == sample and r["image"] not in left_out
+        }
         table = all_particles[all_particles["sample"] == sample]
         label = COMBINED if len(samples) == 1 else f"{COMBINED[:-1]}: {sample})"
         summary_rows.append(
@@ -93,4 +101,15 @@ def write_run_outputs(
             for s in samples
         }
         images = [r["image"] for r in rows]
-        write_report(out_dir, statistics, eu, images, settings, plots, failures, provenance=provenance)
+        write_report(
+            out_dir,
+            statistics,
+            eu,
+            images,
+            settings,
+            plots,
+            failures,
+            provenance=provenance,
+            left_out=left_out,
+        )
+    return left_out

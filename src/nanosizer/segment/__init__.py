@@ -59,8 +59,8 @@ def segment_with_shapes(
             )
         if settings.edge_refinement:
             found = refine_edges(image, found, settings, notes)
-        return found, shapes
-    return segment_threshold(image, settings.blur_sigma_px, settings.particles), None
+        return found, shapes, prob
+    return segment_threshold(image, settings.blur_sigma_px, settings.particles), None, None
 
 
 def coarse_fields(data: np.ndarray, wide, zoom: float, model=None) -> tuple[ShapeField, ...]:
