@@ -29,10 +29,10 @@ import tifffile
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from real_accuracy import BAM_PIXEL_NM, BAM_ROWS, REALDATA, manual_instances, shift_to_sem  # noqa: E402
+from real_accuracy import BAM_PIXEL_NM, BAM_ROWS, REALDATA, arda, manual_instances, shift_to_sem  # noqa: E402
 
 from nanosizer.io import Micrograph, read_micrographs  # noqa: E402
-from nanosizer.metrics import box_counts, instance_counts  # noqa: E402
+from nanosizer.metrics import instance_counts  # noqa: E402
 from nanosizer.pipeline import analyze_micrograph  # noqa: E402
 from nanosizer.quality import VERDICTS  # noqa: E402
 from nanosizer.settings import Settings  # noqa: E402
@@ -40,7 +40,6 @@ from nanosizer.synth import generate, preset_params  # noqa: E402
 from nanosizer.synth.presets import PRESETS  # noqa: E402
 
 BINS = (0.0, 0.3, 0.5, 0.8, 1.0001)
-ARDA_DARK_FIELD = ("Ru2", "Pd3")
 
 
 def _row(set_name: str, image: str, result, counts: dict) -> dict:
@@ -72,19 +71,9 @@ def emps(settings: Settings):
         yield _row("EMPS", path.stem, result, instance_counts(result.labels, instances, _inner(instances)))
 
 
-def arda(settings: Settings):
-    folder = REALDATA / "arda-supported-catalysts"
-    for path in sorted((folder / "images").glob("*.jpg")):
-        micrograph = read_micrographs(path, pixel_size_nm=1.0)[0]
-        h, w = micrograph.data.shape
-        yolo = np.loadtxt(folder / "labels" / f"{path.stem}.txt", ndmin=2)
-        cx, cy, bw, bh = yolo[:, 1] * w, yolo[:, 2] * h, yolo[:, 3] * w, yolo[:, 4] * h
-        truth = np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], axis=1)
-        polarity = "bright" if path.stem in ARDA_DARK_FIELD else "dark"
-        result = analyze_micrograph(micrograph, settings.replace(particles=polarity))
-        t = result.particles
-        found = np.stack([t.bbox_x, t.bbox_y, t.bbox_x + t.bbox_w, t.bbox_y + t.bbox_h], axis=1)
-        yield _row("ARDA", path.stem, result, box_counts(found, truth, (h, w)))
+def arda_images(settings: Settings):
+    for name, result, counts in arda(settings):
+        yield _row("ARDA", name, result, counts)
 
 
 def bam(settings: Settings):
@@ -110,7 +99,7 @@ def generated(settings: Settings, n: int, size: int):
             chosen = settings.replace(particles="bright") if params.dark_field else settings
             micrograph = Micrograph(scene.image, scene.pixel_size_nm, "synthetic", f"{preset}-{k}")
             result = analyze_micrograph(micrograph, chosen)
-            inner = ~scene.table["touches_border"].to_numpy()
+            inner = ~scene.table["touches_border"].to_numpy(dtype=bool)
             yield _row(
                 "generated", f"{preset}-{k}", result, instance_counts(result.labels, scene.labels, inner)
             )
@@ -134,7 +123,7 @@ def main() -> None:
     real = REALDATA.is_dir()
     if not real:
         print(f"no real data at {REALDATA}: generated scenes only")
-    for name, source in (("emps", emps), ("arda", arda), ("bam", bam)):
+    for name, source in (("emps", emps), ("arda", arda_images), ("bam", bam)):
         if name in sets and real:
             rows += list(source(settings))
     if "generated" in sets:

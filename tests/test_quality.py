@@ -140,3 +140,25 @@ def test_a_batch_keeps_an_unreliable_image_out_of_the_statistics_and_says_so(tmp
     pooled = pd.read_csv(kept / "statistics.csv")
     count = pooled[pooled["measure"] == "equivalent_diameter_nm"].iloc[0]["count"]
     assert count == rows.loc["good", "count"] + rows.loc["grain", "count"]
+
+
+def test_a_failed_image_whose_polarity_was_only_assumed_gets_the_dark_field_hint():
+    from nanosizer.quality import POLARITY_HINT
+
+    grain = _scene("au-phase-grain", 1, coverage=0.0)
+    assumed = _analyse(grain)  # --particles auto, no detector named: dark assumed
+    assert assumed.quality.verdict == "unreliable" and POLARITY_HINT in assumed.quality.reasons
+    told = _analyse(grain, particles="dark")  # the user said so: no hint
+    assert told.quality.verdict == "unreliable" and POLARITY_HINT not in told.quality.reasons
+    named = Micrograph(grain.image, grain.pixel_size_nm, "synthetic", "bf", metadata={"detector": "BF"})
+    assert POLARITY_HINT not in analyze_micrograph(named, Settings()).quality.reasons
+
+
+def test_haadf_catalysts_analysed_as_dark_are_unreliable_with_the_hint(realdata):
+    from nanosizer.quality import POLARITY_HINT
+
+    for name in ("Ru2", "Pd3"):
+        path = realdata / "arda-supported-catalysts" / "images" / f"{name}.jpg"
+        result = analyze_micrograph(read_micrographs(path, pixel_size_nm=1.0)[0], Settings())
+        assert result.quality.verdict == "unreliable", (name, result.quality)
+        assert POLARITY_HINT in result.quality.reasons

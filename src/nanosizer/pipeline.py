@@ -85,9 +85,8 @@ def iter_analysis(
     """:func:`analyze_micrograph` one stage at a time: yields the name of each stage of
     :data:`ANALYSIS_STAGES` as it finishes and returns the result (for progress in a GUI)."""
     timings: dict[str, float] = {}
-    micrograph, settings, binary, shapes, probability = prepared_map(
-        micrograph, settings or Settings(), mask, timings
-    )
+    asked = settings or Settings()
+    micrograph, settings, binary, shapes, probability = prepared_map(micrograph, asked, mask, timings)
     yield "segment"
     px = micrograph.pixel_size_nm
     tic = time.perf_counter()
@@ -114,8 +113,19 @@ def iter_analysis(
     yield "measure"
     result = AnalysisResult(micrograph, binary, labels, table, separation, settings, timings, probability)
     signals = image_signals(micrograph.data, binary, probability, unmeasured_fraction(result), len(table))
-    result.quality = judge(signals, len(table))
+    result.quality = judge(
+        signals, len(table), polarity_assumed=_polarity_assumed(micrograph, asked, settings)
+    )
     return result
+
+
+def _polarity_assumed(micrograph: Micrograph, asked: Settings, decided: Settings) -> bool:
+    """Whether the particles were taken as dark only because nothing said otherwise
+    (``--particles auto`` on a file whose metadata names no detector)."""
+    from .io.detector import names_detector
+
+    detector = str(micrograph.metadata.get("detector") or micrograph.metadata.get("title") or "")
+    return asked.particles == "auto" and decided.particles == "dark" and not names_detector(detector)
 
 
 def segment_micrograph(

@@ -76,10 +76,19 @@ def image_signals(
     return signals
 
 
-def judge(signals: dict, count: int) -> Quality:
+POLARITY_HINT = (
+    "particles taken as dark (no detector named in the file): if this is a dark-field (HAADF) "
+    "image, rerun with --particles bright"
+)
+
+
+def judge(signals: dict, count: int, polarity_assumed: bool = False) -> Quality:
     """The verdict from :func:`image_signals`: unreliable when any signal reaches its
     unreliable limit (:data:`LIMITS`) or the image is constant, doubtful when one reaches its
-    doubtful limit or no particle was measured, else ok."""
+    doubtful limit or no particle was measured, else ok. A doubtful or unreliable image whose
+    particles were only assumed dark (``polarity_assumed``) gets :data:`POLARITY_HINT` too:
+    image statistics cannot tell dark-field images from dense bright-field ones
+    (:mod:`nanosizer.segment.polarity`), a failed analysis is the moment to ask."""
     unreliable, doubtful = [], []
     if not signals.get("image_contrast", True):
         unreliable.append("the image is constant: nothing to segment")
@@ -94,6 +103,8 @@ def judge(signals: dict, count: int) -> Quality:
             doubtful.append(_reason(name, value))
     if count == 0:
         doubtful.append("no particle measured")
+    if polarity_assumed and (unreliable or doubtful):
+        doubtful.append(POLARITY_HINT)
     if unreliable:
         return Quality("unreliable", tuple(unreliable + doubtful), signals)
     return Quality("doubtful" if doubtful else "ok", tuple(doubtful), signals)

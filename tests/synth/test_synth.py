@@ -2,6 +2,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+from scipy import ndimage as ndi
 
 from nanosizer.io import read_micrographs
 from nanosizer.synth import PRESETS, SceneParams, generate, preset_params, synth, write_synth
@@ -211,3 +212,48 @@ def test_domains_split_a_particle_into_parts_of_different_darkness():
     main = levels[share > 0.1]  # pixels on a domain border mix two levels
     assert 2 <= len(main) <= 3 and share[share > 0.1].sum() > 0.85
     assert main.max() / main.min() > 1.1
+
+
+def test_catalyst_haadf_puts_bright_particles_on_a_support_heap_with_vacuum_around():
+    for seed in range(3):
+        scene = synth("catalyst-haadf", rng=seed, size=256)
+        assert scene.params.dark_field and scene.params.support_heap > 0
+        image = scene.image.astype(float)
+        inside = scene.mask
+        ring = ndi.binary_dilation(inside, iterations=3) & ~inside
+        if inside.any():  # particles are brighter than what lies right around them
+            assert image[inside].mean() > image[ring].mean()
+        dark = image < np.percentile(image, 20)  # vacuum: the darkest fifth, few particles there
+        assert inside[dark].mean() < 0.05
+    again = synth("catalyst-haadf", rng=2, size=256)
+    np.testing.assert_array_equal(again.image, scene.image)
+
+
+def test_catalyst_bf_has_small_dark_particles_on_fringed_carbon():
+    scene = synth("catalyst-bf", rng=1, size=256)
+    params = scene.params
+    assert params.graphitic > 0 and not params.dark_field
+    assert 2.0 <= params.mean_diameter_nm <= 5.0 and params.graphitic_px >= 2.5
+    assert scene.image[scene.mask].mean() < scene.image[~scene.mask].mean()
+
+
+def test_training_v6_draws_the_new_modes_and_never_the_held_out_family():
+    from nanosizer.synth.presets import HELD_OUT_V6
+
+    drawn = [preset_params("training-v6", np.random.default_rng(seed), 256) for seed in range(300)]
+    haadf = sum(p.dark_field and p.support_heap > 0 for p in drawn)
+    bf = sum(p.graphitic > 0 for p in drawn)
+    grain = sum(p.phase_grain > 0 and p.graphitic == 0 for p in drawn)
+    assert 20 <= haadf <= 55 and 10 <= bf <= 40 and 15 <= grain <= 50  # 12 %, 8 %, 10 % of 300
+    assert not any(p.support > 0 for p in drawn)  # the polycrystalline support of haadf-support
+    assert HELD_OUT_V6 == ("haadf-support",)
+
+
+def test_training_scenes_of_dark_field_presets_are_inverted_as_inference_sees_them():
+    from nanosizer.segment.train.data import _scene
+
+    seed = next(
+        s for s in range(50) if preset_params("training-v6", np.random.default_rng(s), 256).dark_field
+    )
+    image, mask = _scene((seed, 256, "training-v6"))
+    assert mask.any() and image[mask].mean() < image[~mask].mean()  # particles dark, as trained

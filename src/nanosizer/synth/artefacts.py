@@ -42,6 +42,38 @@ def phase_grain(shape, rng: np.random.Generator, amplitude: float, size_px: floa
     return (amplitude / 1.12) * grain  # 1.12: the std of the sum above
 
 
+def support_heap(
+    shape, rng: np.random.Generator, amount: float, lump_px: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """A heap of support grains (oxide or carbon) with vacuum around, as supported catalysts are
+    imaged: relative attenuation (projected thickness × ``amount``: thick in the heap's middle,
+    lumps ``lump_px`` across, thin edges, holes) and where the support is (bool).
+
+    The heap's outline follows noise at four times the lump size, so one field holds one or a
+    few heaps that cover 40-90 % of it, with bays and holes of vacuum.
+    """
+    outline = band_noise(shape, rng, 4.0 * lump_px)
+    lumps = band_noise(shape, rng, lump_px)
+    field = outline + 0.5 * lumps + 0.15 * band_noise(shape, rng, max(lump_px / 4.0, 2.0))
+    level = float(np.quantile(field, 1.0 - rng.uniform(0.4, 0.9)))
+    inside = field > level
+    thickness = np.clip(field - level, 0.0, None)
+    thickness /= max(float(np.percentile(thickness[inside], 95)), 1e-6) if inside.any() else 1.0
+    thickness = np.clip(thickness * (1.0 + 0.3 * lumps), 0.0, 1.5)
+    return amount * ndi.gaussian_filter(thickness, 1.0).astype(np.float32), inside
+
+
+def graphitic_fringes(shape, rng: np.random.Generator, period_px: float, patch_px: float) -> np.ndarray:
+    """Turbostratic carbon seen at high magnification: short, curved lattice fringes of spacing
+    ``period_px`` in patches about ``patch_px`` across (relative intensity, mean about 0)."""
+    yy, xx = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float32)
+    theta = np.pi * band_noise(shape, rng, 4.0 * patch_px)  # the fringes turn from patch to patch
+    bend = 0.5 * period_px * band_noise(shape, rng, 2.0 * patch_px)  # and bend within one
+    wave = np.cos(2 * np.pi * (xx * np.cos(theta) + yy * np.sin(theta) + bend) / period_px)
+    envelope = np.clip(band_noise(shape, rng, patch_px), 0.0, None)
+    return (wave * envelope).astype(np.float32)
+
+
 def crystalline_support(shape, rng: np.random.Generator, amount: float, grain_px: float) -> np.ndarray:
     """Relative attenuation of a polycrystalline oxide support: Voronoi grains about
     ``grain_px`` across, each with its own thickness and lattice fringes, soft boundaries."""

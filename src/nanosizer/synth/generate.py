@@ -16,10 +16,12 @@ from .artefacts import (
     draw_annotations,
     drift_blur,
     fresnel_halo,
+    graphitic_fringes,
     jpeg_roundtrip,
     moire_pattern,
     phase_grain,
     scan_lines,
+    support_heap,
     thickness_wedge,
 )
 from .render import background_thickness, detector, draw_distractors, fringes, illumination
@@ -73,7 +75,12 @@ def generate(
     moire = np.zeros(shape, np.float32) if params.moire > 0 else None
     regions: list[Region] = []
     kept = []
+    heap = on_support = None
+    if params.support_heap > 0:
+        heap, on_support = support_heap(shape, rng, params.support_heap, params.heap_px)
     for particle in place_particles(params, rng):
+        if on_support is not None and not _kept_on_support(particle, on_support, params.in_vacuum, rng):
+            continue
         rendered = render_particle(particle, px, shape)
         if rendered is None:
             continue
@@ -95,12 +102,21 @@ def generate(
         kept.append(particle)
     mu = params.contrast / params.mean_diameter_nm  # per nm of particle thickness
     attenuation = mu * thickness + background_thickness(params, rng)
+    if heap is not None:
+        attenuation = attenuation + heap
     if params.support > 0:
         attenuation = attenuation + crystalline_support(shape, rng, params.support, params.support_px)
     if params.wedge > 0:
         attenuation = attenuation + thickness_wedge(shape, rng, params.wedge)
     intensity = illumination(params, rng) * np.exp(-attenuation)
     intensity = _phase_effects(intensity, thickness > 0, lattice, moire, params, rng)
+    if params.graphitic > 0:  # the support's own fringes (all over the film without a heap)
+        texture = params.graphitic * graphitic_fringes(
+            shape, rng, params.graphitic_px, 8.0 * params.graphitic_px
+        )
+        if on_support is not None:
+            texture *= ndi.gaussian_filter(on_support.astype(np.float32), 2.0)
+        intensity = np.clip(intensity * (1 + texture), 0.0, None)
     if params.drift_px > 0:
         intensity = drift_blur(intensity, rng, params.drift_px)
     if params.dark_field:
@@ -121,6 +137,14 @@ def generate(
     labels[covered] = 0
     table = _truth_table(regions, kept, px, shape) if with_table else None
     return SynthImage(image, px, labels > 0, labels, regions, table, params)
+
+
+def _kept_on_support(particle, on_support: np.ndarray, in_vacuum: float, rng) -> bool:
+    """Whether a placed particle stays: always on the support (its centre over it, edges
+    included), off it only with probability ``in_vacuum`` (a few particles lie in vacuum)."""
+    h, w = on_support.shape
+    row, col = int(np.clip(round(particle.row), 0, h - 1)), int(np.clip(round(particle.col), 0, w - 1))
+    return bool(on_support[row, col]) or rng.random() < in_vacuum
 
 
 def _phase_effects(intensity, inside, lattice, moire, params: SceneParams, rng) -> np.ndarray:

@@ -460,6 +460,54 @@ def haadf_support(rng, size=1024) -> SceneParams:
     return params
 
 
+def catalyst_haadf(rng, size=1024) -> SceneParams:
+    """HAADF-STEM of a supported metal catalyst (Ru, Pd, Pt on oxide or carbon): a heap of
+    support grains with vacuum around (bright where thick, lumpy, thin edges, holes); metal
+    particles 3-40 px across, brighter than the support under them by an obvious to a faint
+    margin, mostly on the support and its edges, a few in vacuum, some clustered; scan-line
+    noise, sometimes drift and JPEG. Analyse with ``--particles bright``."""
+    params = ultrasmall_au(rng, size)
+    params.pixel_size_nm = _logu(rng, 0.05, 0.5)
+    params.mean_diameter_nm = _logu(rng, 3.0, 40.0) * params.pixel_size_nm
+    params.diameter_spread = _u(rng, 0.15, 0.35)
+    params.coverage = _u(rng, 0.01, 0.1)
+    params.agglomerate = _u(rng, 0.0, 0.5)
+    params.contrast = _logu(rng, 0.1, 0.8)  # against a support of attenuation 0.3-2
+    params.fringes = 0.0
+    params.carbon_texture = _u(rng, 0.0, 0.02)
+    params.support_heap = _u(rng, 0.3, 2.0)
+    params.heap_px = _u(rng, 0.05, 0.3) * size
+    params.in_vacuum = 0.1
+    params.dark_field = True
+    params.blur_px = _u(rng, 0.8, 2.0)
+    params.dose = _logu(rng, 20, 300)
+    params.scan_noise = _u(rng, 0.0, 0.05)
+    params.drift_px = _u(rng, 1.0, 3.0) if rng.random() < 0.25 else 0.0
+    params.jpeg_quality = int(rng.integers(60, 95)) if rng.random() < 0.5 else 0
+    return params
+
+
+def catalyst_bf(rng, size=1024) -> SceneParams:
+    """Bright-field TEM of a carbon-supported catalyst (Pt/C) at high magnification: dark
+    particles of 2-5 nm with lattice fringes on granular carbon that shows its own curved
+    graphitic fringes and phase grain as dark as the particles, often the support's edge
+    to vacuum."""
+    params = au_phase_grain(rng, size)
+    params.pixel_size_nm = _u(rng, 0.02, 0.08)
+    params.mean_diameter_nm = _u(rng, 2.0, 5.0)
+    params.coverage = _u(rng, 0.03, 0.15)
+    params.agglomerate = _u(rng, 0.0, 0.3)
+    params.contrast = _u(rng, 0.15, 0.6)
+    params.phase_grain = _u(rng, 0.02, 0.1)
+    params.graphitic = _u(rng, 0.05, 0.2)
+    params.graphitic_px = max(2.5, 0.34 / params.pixel_size_nm)
+    if rng.random() < 0.6:  # the support's edge in the field: carbon on one side, vacuum beyond
+        params.support_heap = _u(rng, 0.1, 0.4)
+        params.heap_px = _u(rng, 0.1, 0.4) * size
+        params.in_vacuum = 0.02
+    return params
+
+
 def figure_inset(rng, size=1024) -> SceneParams:
     """``figure-crop`` with an inset box in a corner: a diffraction pattern, an FFT or a size
     histogram (background in the truth)."""
@@ -538,6 +586,31 @@ def training_v5(rng, size=512) -> SceneParams:
     return params
 
 
+HELD_OUT_V6 = ("haadf-support",)  # never drawn by training-v6: a support morphology it has not seen
+
+
+def training_v6(rng, size=512) -> SceneParams:
+    """``training-v5`` with the imaging modes users bring (issue 30): supported catalysts in
+    HAADF-STEM (``catalyst-haadf``, 12 %; trained as inference sees them with ``--particles
+    bright``, inverted) and in bright field on graphitic carbon (``catalyst-bf``, 8 %), and the
+    phase-grain family that earlier mixes held out (``au-phase-grain`` 6 %, ``fringe-only`` 4 %).
+
+    Held out instead: ``haadf-support`` (:data:`HELD_OUT_V6`), particles on a polycrystalline
+    oxide support that fills the field: the same imaging mode as ``catalyst-haadf`` with a
+    support the mix never draws, a proxy for micrographs from elsewhere.
+    """
+    pick = rng.random()
+    if pick < 0.12:
+        return catalyst_haadf(rng, size)
+    if pick < 0.20:
+        return catalyst_bf(rng, size)
+    if pick < 0.26:
+        return au_phase_grain(rng, size)
+    if pick < 0.30:
+        return fringe_only(rng, size)
+    return training_v5(rng, size)
+
+
 PRESETS: dict[str, Callable] = {
     "ultrasmall-au": ultrasmall_au,
     "pt-cubes": pt_cubes,
@@ -564,9 +637,12 @@ PRESETS: dict[str, Callable] = {
     "rod-rafts": rod_rafts,
     "large-particles": large_particles,
     "figure-inset": figure_inset,
+    "catalyst-haadf": catalyst_haadf,
+    "catalyst-bf": catalyst_bf,
     "moire-crystals": moire_crystals,
     "wedge-drift": wedge_drift,
     "training-v5": training_v5,
+    "training-v6": training_v6,
     "training-shapes-v2": training_shapes_v2,
     "training-shapes-v3": training_shapes_v3,
     "training-shapes-v4": training_shapes_v4,

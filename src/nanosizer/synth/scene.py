@@ -56,6 +56,11 @@ class SceneParams:
     wedge: float = 0.0  # thickness gradient of the support: attenuation added across the field
     drift_px: float = 0.0  # specimen drift during the exposure: smear length in px
     moire: float = 0.0  # moiré of overlapping lattices as a particle's contrast (relative intensity)
+    support_heap: float = 0.0  # a heap of support grains with vacuum around: attenuation at its thickest
+    heap_px: float = 80.0  # typical lump of that heap in px
+    in_vacuum: float = 0.1  # with a heap: probability that a particle off the support is kept
+    graphitic: float = 0.0  # turbostratic carbon fringes (relative intensity; on the heap when there is one)
+    graphitic_px: float = 3.0  # their spacing in px (0.34 nm / pixel size)
     seed_note: str = ""
     extra: dict = field(default_factory=dict)
 

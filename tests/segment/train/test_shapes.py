@@ -89,3 +89,31 @@ def test_auto_separation_is_learned_only_with_a_shape_head(tiny_segmenter):
     assert resolve_separation(Settings(model=str(tiny_segmenter))).separation == "uecs"
     assert resolve_separation(Settings(segmenter="threshold")).separation == "uecs"
     assert resolve_separation(Settings(separation="watershed")).separation == "watershed"
+
+
+def test_the_branch_of_an_exported_model_reads_back_for_a_fine_tune(tiny_segmenter, tmp_path):
+    from nanosizer.segment.train.from_onnx import branch_state_from_onnx
+
+    train_head(tiny_segmenter, tmp_path / "run", scenes=2, steps=3, batch=2, size=128, val_scenes=1)
+    out = export_shape_model(tiny_segmenter, tmp_path / "run" / "head.pt", tmp_path / "shapes.onnx")
+    log = train_head(
+        tiny_segmenter,
+        tmp_path / "again",
+        scenes=2,
+        steps=1,
+        batch=2,
+        size=128,
+        val_scenes=1,
+        lr=1e-12,
+        init=out,
+    )
+    assert log["init"] == str(out)
+    trained = torch.load(tmp_path / "run" / "head.pt", weights_only=False)["branch"]
+    again = torch.load(tmp_path / "again" / "head.pt", weights_only=False)["branch"]
+    # convolution weights come back as exported (batch norms are folded into them)
+    convs = [k for k in trained if k.endswith(".weight") and trained[k].ndim == 4 and "bn" not in k]
+    assert convs and all(trained[k].shape == again[k].shape for k in convs)
+    head = [k for k in convs if k.startswith("head.")]
+    assert all(torch.allclose(trained[k], again[k], atol=1e-5) for k in head)  # no norm follows these
+    with pytest.raises(ValueError, match="no shape branch"):
+        branch_state_from_onnx(tiny_segmenter)

@@ -41,6 +41,8 @@ def _scene(args) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     scene = generate(preset_params(preset, rng, size), rng, with_table=False)
     image = np.round(normalise(scene.image) * 255).astype(np.uint8)
+    if scene.params.dark_field:  # as inference sees it with --particles bright: dark particles
+        image = 255 - image
     return image, scene.mask
 
 

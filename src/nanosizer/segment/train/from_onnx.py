@@ -79,20 +79,43 @@ def state_from_onnx(path: str | Path, decoder_channels: int | None = None) -> di
 
     Raises ValueError when the file's convolutions do not match the architecture one to one.
     """
-    import torch
-    from torch import nn
-
     from .model import DeepLabV3Plus
 
     every = onnx_conv_weights(path)
     model = DeepLabV3Plus(_decoder_channels(every, path) if decoder_channels is None else decoder_channels)
     # a model with a shape branch (segment/train/shapes.py) keeps it under "shapes": not read here
     convs = {name: w for name, w in every.items() if not name.startswith("shapes.")}
+    return _filled_state(model, convs, path, "DeepLabV3Plus")
+
+
+def branch_state_from_onnx(path: str | Path) -> dict:
+    """The shape branch's state dict (:class:`~.shapes.ShapeBranch`) of an exported model with a
+    shape head (batch norms fixed), for fine-tuning the shipped branch on a new segmenter.
+
+    Raises ValueError when the file has no shape branch or it does not match the architecture.
+    """
+    from .model import DeepLabV3Plus
+    from .shapes import ShapeBranch
+
+    every = onnx_conv_weights(path)
+    convs = {name[len("shapes.") :]: w for name, w in every.items() if name.startswith("shapes.")}
+    if not convs:
+        raise ValueError(f"{path}: no shape branch ('shapes.*' convolutions)")
+    branch = ShapeBranch(DeepLabV3Plus(_decoder_channels(every, path)))
+    return _filled_state(branch, convs, path, "the shape branch")
+
+
+def _filled_state(model, convs: dict, path, what: str) -> dict:
+    """``model``'s state dict with the convolutions ``convs`` (by module path) put in, each batch
+    norm after one folded into it (weight 1, its bias the convolution's, running stats neutral)."""
+    import torch
+    from torch import nn
+
     modules = list(model.named_modules())
     torch_convs = {name for name, m in modules if isinstance(m, nn.Conv2d)}
     if set(convs) != torch_convs:
         missing = sorted(torch_convs ^ set(convs))[:3]
-        raise ValueError(f"{path}: convolutions do not match DeepLabV3Plus ({', '.join(missing)} ...)")
+        raise ValueError(f"{path}: convolutions do not match {what} ({', '.join(missing)} ...)")
     state = model.state_dict()
     for k, (name, module) in enumerate(modules):
         if not isinstance(module, nn.Conv2d):

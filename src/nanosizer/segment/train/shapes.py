@@ -140,12 +140,18 @@ def frozen_segmenter(onnx_path: Path) -> DeepLabV3Plus:
     return model
 
 
-def feature_pool(model, seeds, size: int, workers: int = 2, device: str = "cpu", preset: str = SHAPE_PRESET):
+def feature_pool(
+    model, seeds, size: int, workers: int | None = None, device: str = "cpu", preset: str = SHAPE_PRESET
+):
     """Frozen encoder (stride 4 and 16) and decoder features (float16) and targets of the scenes ``seeds``,
-    generated in ``workers`` processes while this one runs the encoder; kept on ``device``."""
+    generated in ``workers`` processes (default: every core but this one's) while this one runs
+    the encoder; kept on ``device``."""
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
+    from .data import default_workers
+
+    workers = workers or default_workers(streaming=True)
     lows, highs, feats, objects, rays = [], [], [], [], []
     with ProcessPoolExecutor(workers, mp_context=get_context("forkserver")) as pool:
         for image, obj, ray in pool.map(shape_scene, seeds, [size] * len(seeds), [preset] * len(seeds)):
@@ -179,8 +185,9 @@ def train_head(
     ``out/log.json``. The branch's ASPP and skip copies learn at a third of the head's rate.
     Each batch takes one random window of ``crop`` grid points (a multiple of 4) from every scene.
     ``device``: 'cpu' or 'cuda' (features, branch and steps there; the scenes are made on the CPU).
-    ``init``: a ``head.pt`` to continue from (a fine-tune: its weights, a fresh schedule) instead
-    of the segmenter's copies and a new head.
+    ``init``: a ``head.pt`` to continue from (a fine-tune: its weights, a fresh schedule), or an
+    ONNX model with a shape head (its branch read back, int8 dequantised), instead of the
+    segmenter's copies and a new head.
     """
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
@@ -193,7 +200,11 @@ def train_head(
     t_data = time.perf_counter() - tic
     crop = min(crop, lows.shape[2] // 4 * 4, lows.shape[3] // 4 * 4)
     branch = ShapeBranch(model)
-    if init is not None:
+    if init is not None and str(init).endswith(".onnx"):
+        from .from_onnx import branch_state_from_onnx
+
+        branch.load_state_dict(branch_state_from_onnx(init))
+    elif init is not None:
         branch.load_state_dict(torch.load(init, map_location="cpu", weights_only=False)["branch"])
     branch.to(device)
     branch.eval()  # batch norms stay the folded affine maps, no dropout: a fine-tune of fixed statistics
@@ -310,7 +321,9 @@ def main() -> None:
     parser.add_argument("--skip-training", action="store_true", help="only export the head in --out")
     parser.add_argument("--device", default="cpu", help="cpu, or cuda with a GPU")
     parser.add_argument("--preset", default=SHAPE_PRESET, help=f"scene preset (default {SHAPE_PRESET})")
-    parser.add_argument("--init", type=Path, default=None, help="head.pt to continue from (fine-tune)")
+    parser.add_argument(
+        "--init", type=Path, default=None, help="head.pt, or an ONNX model with a shape head, to fine-tune"
+    )
     parser.add_argument("--seed", type=int, default=0, help="scene seeds 30,000 + 100,000·seed + k")
     parser.add_argument("--lr", type=float, default=1e-3, help="the head's peak learning rate")
     args = parser.parse_args()

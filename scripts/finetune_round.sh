@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The fine-tuning route of issue 30, prepared for a lent GPU and tested on the CPU at toy sizes:
+#   1. the shipped segmenter fine-tuned on training-v6 (training-v5 plus supported catalysts in
+#      HAADF-STEM and bright field and the phase-grain family; haadf-support held out), batch
+#      norms fixed as the shipped file folds them;
+#   2. the shipped shape branch (read back from the shipped file) fine-tuned on the new
+#      segmenter's features, on training-shapes-v5 as the shipped branch was;
+#   3. the float model split into pieces that a lent machine can send back (16 MiB each).
+# Each stage is skipped when its output exists, and the segmenter resumes from its last.pt, so
+# the same command can be run again after a command limit cut it short.
+#
+#   scripts/finetune_round.sh OUT cuda
+#   STEPS=4 POOL=8 SHAPE_SCENES=8 SHAPE_STEPS=4 scripts/finetune_round.sh /tmp/ft cpu   # toy check
+set -euo pipefail
+OUT=${1:?output folder}
+DEVICE=${2:-cuda}
+STEPS=${STEPS:-9000}
+POOL=${POOL:-3000}
+BATCH=${BATCH:-32}
+LR=${LR:-3e-4}
+MINUTES=${MINUTES:-5.5}
+SHAPE_SCENES=${SHAPE_SCENES:-1200}
+SHAPE_STEPS=${SHAPE_STEPS:-3000}
+SHAPE_LR=${SHAPE_LR:-3e-4}
+SHIPPED=$(python3 -c "from nanosizer.segment.network import default_model_path; print(default_model_path())")
+mkdir -p "$OUT"
+if [ ! -f "$OUT/segmenter.onnx" ]; then
+    python3 -m nanosizer train "$OUT/segmenter" --init shipped --device "$DEVICE" --batch "$BATCH" --lr "$LR" \
+        --steps "$STEPS" --pool "$POOL" --val-every "$(( STEPS < 1500 ? STEPS : 1500 ))" --seed 11 \
+        --preset training-v6 --max-minutes "$MINUTES" --export "$OUT/segmenter.onnx"
+fi
+if [ ! -f "$OUT/model.onnx" ]; then
+    python3 -m nanosizer.segment.train.shapes --segmenter "$OUT/segmenter.onnx" --out "$OUT/shapes" \
+        --init "$SHIPPED" --scenes "$SHAPE_SCENES" --steps "$SHAPE_STEPS" --batch "$BATCH" \
+        --lr "$SHAPE_LR" --seed 11 --device "$DEVICE" --preset training-shapes-v5 --export "$OUT/model.onnx"
+fi
+split -b 15M -d "$OUT/model.onnx" "$OUT/model.onnx.part"
+ls -l "$OUT"
