@@ -57,11 +57,12 @@ class Region:
 
 def crop_region(mask: np.ndarray, top: int, left: int, separated: bool = False) -> Region:
     """The pixels of ``mask`` (placed at ``top``, ``left`` in the image) as a :class:`Region`
-    cut to their own box; ``mask`` must hold at least one pixel."""
+    cut to their own box; ``mask`` must hold at least one pixel. The crop is a copy: a view
+    would keep all of ``mask`` alive for as long as the particle lives."""
     rows = np.flatnonzero(mask.any(axis=1))
     cols = np.flatnonzero(mask.any(axis=0))
     r0, r1, c0, c1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
-    return Region(mask[r0:r1, c0:c1], top + int(r0), left + int(c0), separated)
+    return Region(mask[r0:r1, c0:c1].copy(), top + int(r0), left + int(c0), separated)
 
 
 def inscribed_width(mask: np.ndarray) -> float:

@@ -76,13 +76,19 @@ def _grown_to_map(outlines: list[Region], region: Region) -> list[Region]:
     local = [Region(o.mask, o.top - region.top, o.left - region.left) for o in outlines]  # in its box
     visible = paint_labels(local, region.mask.shape) * region.mask
     radius = np.sqrt(np.median([o.area_px for o in outlines]) / np.pi)
-    grown = expand_labels(visible, distance=max(1.0, GROW_FRACTION * radius)) * region.mask
+    distance = max(1.0, GROW_FRACTION * radius)
+    grown = expand_labels(visible, distance=distance) * region.mask
+    reach = int(np.ceil(distance)) + 1  # an outline grows no farther than this beyond its box
+    height, width = region.mask.shape
     out = []
-    for index, outline in enumerate(local, start=1):
-        mask = np.zeros(region.mask.shape, bool)
-        mask[outline.slices] = outline.mask
-        mask |= (grown == index) & (visible == 0)
-        out.append(crop_region(mask, region.top, region.left, separated=True))
+    for index, outline in enumerate(local, start=1):  # each on its own box: a region of thousands
+        rows, cols = outline.slices  # of particles (carbon film) is not copied once per particle
+        r0, r1 = max(0, rows.start - reach), min(height, rows.stop + reach)
+        c0, c1 = max(0, cols.start - reach), min(width, cols.stop + reach)
+        mask = np.zeros((r1 - r0, c1 - c0), bool)
+        mask[rows.start - r0 : rows.stop - r0, cols.start - c0 : cols.stop - c0] = outline.mask
+        mask |= (grown[r0:r1, c0:c1] == index) & (visible[r0:r1, c0:c1] == 0)
+        out.append(crop_region(mask, region.top + r0, region.left + c0, separated=True))
     return out
 
 
