@@ -124,3 +124,19 @@ def test_network_workers_give_the_same_tables_with_one_inference_thread_each(tmp
         here = json.loads((tmp_path / "one" / name / "summary.json").read_text())["model"]
         assert worker["inference_threads"] == 1  # a session opened in the worker, not inherited
         assert here["inference_threads"] == "one per core"
+
+
+def test_compare_picks_and_names_the_measure_the_manual_column_names(series, tmp_path):
+    out = tmp_path / "run"
+    run_batch([series / "field0.tif"], out, SETTINGS, report=False)
+    feret = pd.read_csv(out / "particles.csv")["feret_max_nm"]
+    manual = tmp_path / "manual.csv"
+    manual.write_text("Feret (nm)\n" + "\n".join(f"{v:.3f}" for v in feret))
+    result = CliRunner().invoke(app, ["compare", str(out), str(manual)])
+    assert result.exit_code == 0, result.output
+    assert "nanosizer's Feret max (feret_max_nm)" in result.output
+    assert "nanosizer Feret max" in result.output and "manual 'Feret (nm)'" in result.output
+    row = pd.read_csv(out / "comparison.csv").iloc[0]
+    assert row["relative_difference"] == pytest.approx(0.0, abs=1e-3)  # Feret against Feret, not ECD
+    chosen = CliRunner().invoke(app, ["compare", str(out), str(manual), "--measure", "feret_min_nm"])
+    assert "nanosizer Feret min" in chosen.output

@@ -348,3 +348,55 @@ def test_learned_separation_writes_whole_outlines_and_hidden_fractions(tmp_path)
     visible = np.bincount(labels.ravel(), minlength=len(table) + 1)[1:]
     area_px = table["area_nm2"].to_numpy() / sample.pixel_size_nm**2
     np.testing.assert_allclose(visible / area_px, 1 - table["hidden_fraction"], atol=1e-3)
+
+
+def test_version_and_the_paths_argument_in_help():
+    from nanosizer import __version__
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.output.strip() == f"nanosizer {__version__}"
+    usage = runner.invoke(app, ["analyze", "--help"]).output
+    assert "{PATH}..." in usage and "{paths}" not in usage
+
+
+def test_nothing_analysed_writes_nothing_and_the_corrected_rerun_works(scene, tmp_path):
+    path, _ = scene
+    out = tmp_path / "out"
+    missing = runner.invoke(app, ["analyze", str(tmp_path / "no-such.tif"), "-o", str(out)])
+    assert missing.exit_code == 1 and "none was analysed" in missing.output
+    assert not out.exists()  # no empty report, tables or eu_criterion.json = {}
+    png = tmp_path / "figure.png"
+    from PIL import Image
+
+    Image.fromarray((np.random.default_rng(0).random((64, 64)) * 255).astype(np.uint8)).save(png)
+    uncalibrated = runner.invoke(app, ["analyze", str(png), "-o", str(out)])
+    assert uncalibrated.exit_code == 1 and not out.exists()
+    rerun = runner.invoke(app, ["analyze", str(path), "-o", str(out)])
+    assert rerun.exit_code == 0, rerun.output
+
+
+def test_resume_redoes_a_file_when_the_pixel_size_or_the_region_changes(scene, tmp_path):
+    from nanosizer.batch import run_batch
+    from nanosizer.settings import Settings
+
+    path, _ = scene
+    out = tmp_path / "out"
+    run_batch([path], out, Settings(), pixel_size_nm=1.0, report=False)
+    same = run_batch([path], out, Settings(), pixel_size_nm=1.0, resume=True, report=False)
+    assert same.resumed == 1
+    other = run_batch([path], out, Settings(), pixel_size_nm=1.5, resume=True, report=False)
+    assert other.resumed == 0
+    assert pd.read_csv(out / "summary.csv")["pixel_size_nm"].iloc[0] == 1.5
+    cropped = run_batch(
+        [path], out, Settings(roi=(0, 0, 200, 384)), pixel_size_nm=1.5, resume=True, report=False
+    )
+    assert cropped.resumed == 0
+
+
+def test_json_outputs_hold_null_not_nan(tmp_path):
+    from nanosizer.files import write_json
+
+    write_json({"share": float("nan"), "ci": [np.float32("inf"), 0.5], "n": np.int64(3)}, tmp_path / "x.json")
+    text = (tmp_path / "x.json").read_text()
+    assert "NaN" not in text and "Infinity" not in text
+    assert json.loads(text) == {"share": None, "ci": [None, 0.5], "n": 3}

@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from .errors import OutputExistsError
 from .files import ensure_writable
 from .io import IMAGE_SUFFIXES
@@ -107,15 +109,25 @@ def prepare_output(out_dir: Path, overwrite: bool) -> None:
     ensure_writable(out_dir)
 
 
-def run_hash(settings: Settings) -> str:
-    """What makes results reusable: the settings and, for the network, the model's SHA-256.
+def run_hash(settings: Settings, pixel_size_nm: float | None = None, mask: np.ndarray | None = None) -> str:
+    """What makes results reusable: the settings (region of interest and polarity included),
+    ``--pixel-size``, the given mask and, for the network, the model's SHA-256: ``--resume``
+    reuses a file's results only when all of them are the same.
 
     Opening the model here, once, in the parent also checks it up front: a broken or missing
     model is one clear error naming the model, not a failure per image in every worker.
     """
     model = model_provenance(settings)
-    text = json.dumps({"settings": settings.to_dict(), "model": model and model["sha256"]}, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    mask_digest = (
+        None if mask is None else hashlib.sha256(np.ascontiguousarray(mask, bool).tobytes()).hexdigest()
+    )
+    record = {
+        "settings": settings.to_dict(),
+        "model": model and model["sha256"],
+        "pixel_size_nm": pixel_size_nm,
+        "mask": mask_digest and (list(np.shape(mask)), mask_digest),
+    }
+    return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def _unique_stems(files: list[Path]) -> list[str]:
@@ -245,6 +257,7 @@ def run_batch(
     settings = settings or Settings()
     opts = dataclasses.replace(options or BatchOptions(), **option_values)
     out_dir = Path(out_dir)
+    existed = out_dir.is_dir()
     prepare_output(out_dir, opts.overwrite or opts.resume)
     files, failures = expand_inputs(inputs)
     for item in failures:
@@ -256,7 +269,7 @@ def run_batch(
         if len(files) != 1:
             raise ValueError("a mask needs exactly one input image")
         mask_array = read_mask(opts.mask)
-    fingerprint = run_hash(settings)
+    fingerprint = run_hash(settings, opts.pixel_size_nm, mask_array)
     budget, workers = opts.max_memory_mb or available_mb(), opts.workers
     if opts.scheduler is None:  # a Dask cluster's workers have their own memory
         workers, fewer = plan_workers(files, workers, budget, settings.learns_outlines())
@@ -303,6 +316,12 @@ def run_batch(
     finally:
         if bar is not None:
             bar.close()
+    if not batch.images:  # nothing analysed: no empty report, tables or folder to trip the rerun
+        if not existed and not any(out_dir.iterdir()):
+            out_dir.rmdir()
+        if on_message:
+            on_message(f"no image was analysed; nothing written to {out_dir}", True)
+        return batch
     settings_record = settings.to_dict() | {"run_hash": fingerprint}
     if on_message:
         what = "tables, plots and report.html" if opts.report else "tables"

@@ -24,6 +24,25 @@ app = typer.Typer(
     rich_markup_mode=None,  # click's plain help: wraps at any width, never cuts an option name
 )
 
+
+def _version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        typer.echo(f"nanosizer {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _global_options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """Particle size and shape distributions from TEM micrographs (ANTEMA in Python)."""
+
+
 DEFAULT_SEPARATION = "auto"  # as Settings (checked by the tests)
 Output = Annotated[Path, typer.Option("--output", "-o", help="Output folder.")]
 PixelSize = Annotated[
@@ -155,6 +174,9 @@ def _run(inputs, output, settings, **batch_options) -> int:
     except (NanosizerError, ValueError, RuntimeError) as exc:
         typer.echo(f"error: {exc}", err=True)
         return 2
+    if not report.images:
+        typer.echo(f"{len(report.failures)} file(s) failed (above) and none was analysed", err=True)
+        return 1
     resumed = f" ({report.resumed} file(s) reused)" if report.resumed else ""
     typer.echo(f"{len(report.images)} image(s), {report.particles} particle(s){resumed} -> {report.out_dir}")
     if report.failures:
@@ -165,7 +187,10 @@ def _run(inputs, output, settings, **batch_options) -> int:
 
 @app.command()
 def analyze(
-    paths: Annotated[list[str], typer.Argument(help="Image files, folders or glob patterns.")],
+    paths: Annotated[
+        list[str],
+        typer.Argument(help="Image files, folders or glob patterns.", metavar="PATH"),
+    ],
     output: Output = Path("results"),
     pixel_size: PixelSize = None,
     mask: Annotated[
@@ -339,7 +364,14 @@ def compare(
         Path, typer.Argument(help="A results folder (its particles.csv) or a particle table.")
     ],
     manual: Annotated[Path, typer.Argument(help="CSV of manually measured diameters, one per row.")],
-    measure: Annotated[str, typer.Option("--measure", help="Column compared.")] = "equivalent_diameter_nm",
+    measure: Annotated[
+        str | None,
+        typer.Option(
+            "--measure",
+            help="nanosizer's column compared (default: the one the manual column names: "
+            "Feret min/max, else the ECD).",
+        ),
+    ] = None,
     column: Annotated[
         str | None,
         typer.Option(
@@ -355,22 +387,33 @@ def compare(
     Means, the difference with its 95 % interval, a KS test and a histogram.
     """
     from .errors import NanosizerError
-    from .report.compare import compare_sizes, read_automated_sizes, read_manual_sizes, write_comparison
+    from .report.compare import (
+        MEASURE_NAMES,
+        compare_sizes,
+        measure_of_column,
+        read_automated_sizes,
+        read_manual_sizes,
+        write_comparison,
+    )
 
     folder = _writable(output or (results if results.is_dir() else results.parent))
     try:
+        manual_sizes, used, name = read_manual_sizes(manual, column)
+        measure = measure or measure_of_column(name) or "equivalent_diameter_nm"
         automated = read_automated_sizes(results, measure)
-        manual_sizes, used = read_manual_sizes(manual, column)
     except NanosizerError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    typer.echo(f"manual sizes: {manual.name}, {used}")
+    what = MEASURE_NAMES.get(measure, measure)
+    typer.echo(f"manual sizes: {manual.name}, {used}; compared with nanosizer's {what} ({measure})")
     stats = compare_sizes(automated, manual_sizes)
-    write_comparison(folder, automated, manual_sizes, stats)
+    write_comparison(
+        folder, automated, manual_sizes, stats, f"{what} (nm): nanosizer's {measure} vs manual {name!r}"
+    )
     typer.echo(
-        f"nanosizer {stats['automated_mean_nm']:.3g} ± {stats['automated_std_nm']:.2g} nm "
+        f"nanosizer {what} {stats['automated_mean_nm']:.3g} ± {stats['automated_std_nm']:.2g} nm "
         f"(n={stats['automated_count']}); "
-        f"manual {stats['manual_mean_nm']:.3g} ± {stats['manual_std_nm']:.2g} nm "
+        f"manual {name!r} {stats['manual_mean_nm']:.3g} ± {stats['manual_std_nm']:.2g} nm "
         f"(n={stats['manual_count']}); difference {stats['difference_nm']:+.3g} nm "
         f"[95% CI {stats['difference_ci_low_nm']:+.3g}, {stats['difference_ci_high_nm']:+.3g}]; "
         f"KS D={stats['ks_statistic']:.3f}, p={stats['ks_pvalue']:.3g} -> {folder / 'comparison.csv'}"

@@ -87,8 +87,23 @@ def write_xlsx(sheets: dict[str, pd.DataFrame], target: str | Path) -> None:
 
 
 def write_json(data: dict, target: str | Path, indent: int | None = 2) -> None:
-    """JSON (pretty unless ``indent`` is None); NumPy scalars and arrays become plain numbers and lists."""
-    write_text(target, json.dumps(data, indent=indent, default=_plain, ensure_ascii=False) + "\n")
+    """JSON (pretty unless ``indent`` is None); NumPy scalars and arrays become plain numbers and
+    lists, NaN and infinities ``null`` (a bare NaN is not JSON: browsers' JSON.parse refuses it)."""
+    text = json.dumps(_finite(data), indent=indent, default=_plain, ensure_ascii=False, allow_nan=False)
+    write_text(target, text + "\n")
+
+
+def _finite(value):
+    """``value`` with every non-finite float (Python or NumPy, at any depth) made None."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _finite(value.tolist())
+    if isinstance(value, (float, np.floating)):
+        return float(value) if np.isfinite(value) else None
+    return value
 
 
 def _plain(value):

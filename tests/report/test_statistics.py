@@ -9,11 +9,11 @@ from nanosizer.report.compare import compare_sizes
 from nanosizer.report.statistics import (
     bootstrap_ci,
     bootstrap_percentile_ci,
-    bootstrap_share_ci,
     describe,
     eu_nanomaterial,
     sample_statistics,
     weighted_distribution,
+    wilson_interval,
 )
 
 
@@ -52,10 +52,21 @@ def test_order_statistic_bootstrap_equals_resampling(size):
         assert drawn == pytest.approx(resampled, abs=0.02 * spread)
 
 
-def test_share_bootstrap_equals_resampling():
-    inside = np.random.default_rng(4).random(200) < 0.3
-    resampled = bootstrap_ci(inside.astype(float), lambda a: a.mean(axis=1), n=20000, seed=1)
-    assert bootstrap_share_ci(inside, n=20000, seed=2) == pytest.approx(resampled, abs=0.011)
+def test_share_interval_is_wilsons_and_never_zero_width():
+    for k, n in ((0, 3), (3, 3), (30, 200), (200, 200)):
+        expected = stats.binomtest(k, n).proportion_ci(0.95, method="wilson")
+        assert wilson_interval(k, n) == pytest.approx((expected.low, expected.high), abs=1e-9)
+        low, high = wilson_interval(k, n)
+        assert high - low > 0.01 and low <= k / n <= high
+
+
+def test_tiny_samples_get_no_eu_verdict():
+    three = eu_nanomaterial([20.0, 30.0, 40.0])  # 100 % inside, but 3 particles
+    assert three["share_1_100_nm"] == 1.0 and three["share_ci_low"] < 0.5
+    assert three["nanomaterial"] is None and three["min_count"] == 30
+    clear = eu_nanomaterial(np.full(29, 20.0))  # CI clear of 50 %, still below the minimum count
+    assert clear["share_ci_low"] > 0.5 and clear["nanomaterial"] is None
+    assert eu_nanomaterial(np.full(30, 20.0))["nanomaterial"] is True
 
 
 def test_eu_criterion_at_its_edges():

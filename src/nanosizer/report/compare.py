@@ -10,10 +10,32 @@ import pandas as pd
 from ..errors import NanosizerError
 
 _SIZE_WORDS = ("diameter", "ecd", "size")
+MEASURE_NAMES = {
+    "equivalent_diameter_nm": "ECD",
+    "feret_min_nm": "Feret min",
+    "feret_max_nm": "Feret max",
+}
 
 
-def read_manual_sizes(path: str | Path, column: str | None = None) -> tuple[np.ndarray, str]:
-    """Diameters in nm from a CSV of manual measurements, and which column and unit were used.
+def measure_of_column(name: str) -> str | None:
+    """The automated measure a manual column names: Feret min for a header with 'feret' and
+    'min', Feret max for any other 'feret' (ImageJ's Feret is the largest caliper), the ECD for
+    a diameter, ECD or size; None for anything else (an area, a count).
+
+    >>> measure_of_column("Feret (nm)"), measure_of_column("MinFeret"), measure_of_column("d_nm")
+    ('feret_max_nm', 'feret_min_nm', None)
+    """
+    lower = name.lower()
+    if "feret" in lower:
+        return "feret_min_nm" if "min" in lower else "feret_max_nm"
+    if any(word in lower for word in _SIZE_WORDS):
+        return "equivalent_diameter_nm"
+    return None
+
+
+def read_manual_sizes(path: str | Path, column: str | None = None) -> tuple[np.ndarray, str, str]:
+    """Diameters in nm from a CSV of manual measurements, how they were read (column and unit)
+    and the column's name.
 
     The column is ``column`` (a header name or a 1-based number) or, without it, the one whose
     header names a diameter (``diameter``, ``ecd`` or ``size``, with or without a unit such as
@@ -48,7 +70,7 @@ def read_manual_sizes(path: str | Path, column: str | None = None) -> tuple[np.n
         how = f"column {name!r} (no unit given: nm assumed)"
     else:
         how = f"column {name!r} (nm)" if scale == 1.0 else f"column {name!r} ({unit}, converted to nm)"
-    return values[numeric] * scale, how
+    return values[numeric] * scale, how, name
 
 
 def _pick_column(names: list[str], column: str | None, path: Path) -> int:
@@ -137,7 +159,13 @@ def comparison_figure(automated, manual, measure_label: str = "equivalent circul
     return fig
 
 
-def write_comparison(folder: str | Path, automated, manual, stats: dict) -> Path:
+def write_comparison(
+    folder: str | Path,
+    automated,
+    manual,
+    stats: dict,
+    measure_label: str = "equivalent circular diameter (nm)",
+) -> Path:
     """``comparison.csv`` (the statistics of :func:`compare_sizes`) and ``comparison.png``
     (:func:`comparison_figure`) in ``folder``; returns the CSV's path."""
     from ..files import atomic_path, write_csv
@@ -145,5 +173,5 @@ def write_comparison(folder: str | Path, automated, manual, stats: dict) -> Path
     folder = Path(folder)
     write_csv(pd.DataFrame([stats]), folder / "comparison.csv")
     with atomic_path(folder / "comparison.png") as tmp:
-        comparison_figure(automated, manual).savefig(tmp, format="png")
+        comparison_figure(automated, manual, measure_label).savefig(tmp, format="png")
     return folder / "comparison.csv"

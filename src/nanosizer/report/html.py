@@ -241,7 +241,12 @@ def _eu_paragraph(sample: str, crit: dict) -> str:
         f"(95 % CI {crit['share_ci_low']:.1%}–{crit['share_ci_high']:.1%}); number-based median Feret "
         f"min {crit['median_feret_min_nm']:.3g} nm; "
     )
-    if crit.get("nanomaterial") is None:
+    if crit.get("nanomaterial") is None and crit["count"] < crit.get("min_count", 0):
+        verdict = (
+            f"<span class='bad'>no verdict</span>: fewer than {crit['min_count']} particles "
+            "(analyse more particles)."
+        )
+    elif crit.get("nanomaterial") is None:
         verdict = (
             "<span class='bad'>no verdict</span>: the interval includes 50 %, so these particles cannot "
             "tell whether the sample meets the ≥ 50 % criterion (analyse more particles)."

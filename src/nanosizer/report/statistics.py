@@ -23,6 +23,7 @@ SAMPLE_MEASURES = (
 )
 EU_RANGE_NM = (1.0, 100.0)  # Commission Recommendation 2022/C 229/01
 EU_THRESHOLD = 0.5
+EU_MIN_COUNT = 30  # no verdict on fewer particles, however clear their share looks
 BOOTSTRAP = 2000
 
 
@@ -67,14 +68,24 @@ def bootstrap_percentile_ci(
     return _interval(low_value + g * (high_value - low_value), level)
 
 
-def bootstrap_share_ci(inside: np.ndarray, n: int = BOOTSTRAP, seed: int = 0, level: float = 0.95):
-    """Percentile-bootstrap interval of a share: a resample's count is Binomial(m, share)."""
-    inside = np.asarray(inside, bool)
-    m = inside.size
-    if m < 2:
+def wilson_interval(successes: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval of a share: never of zero width, also at 0 % and 100 %, where a
+    bootstrap of the share collapses onto the share itself (3 of 3 particles: 44-100 %, not 100-100 %).
+
+    >>> [round(v, 3) for v in wilson_interval(3, 3)]
+    [0.439, 1.0]
+    """
+    if n < 1:
         return (np.nan, np.nan)
-    draws = np.random.default_rng(seed).binomial(m, inside.mean(), size=n) / m
-    return _interval(draws, level)
+    from scipy.stats import norm
+
+    z = float(norm.ppf(0.5 + level / 2))
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    low = 0.0 if successes == 0 else max(0.0, float(centre - half))  # exact ends, no rounding residue
+    high = 1.0 if successes == n else min(1.0, float(centre + half))
+    return (low, high)
 
 
 def _interval(draws: np.ndarray, level: float) -> tuple[float, float]:
@@ -134,17 +145,18 @@ def eu_nanomaterial(feret_min_nm, seed: int = 0) -> dict:
     """The EU nanomaterial criterion on the smallest external dimension (Feret min).
 
     A material is a nanomaterial when at least 50 % of its particles (number-based) have an
-    external dimension in 1–100 nm. Returns that share with a 95 % bootstrap interval, the
-    number-based median and whether it is ≤ 100 nm. ``nanomaterial`` is None (undecided) when
-    the interval straddles 50 %: too few particles to say. A projection shows two dimensions
-    only: the third (thickness) is not seen, so plates can be nano while their Feret min is not.
+    external dimension in 1–100 nm. Returns that share with its 95 % Wilson interval, the
+    number-based median and whether it is ≤ 100 nm. ``nanomaterial`` is None (undecided) below
+    :data:`EU_MIN_COUNT` particles or when the interval straddles 50 %: too few particles to say.
+    A projection shows two dimensions only: the third (thickness) is not seen, so plates can be
+    nano while their Feret min is not.
     """
     d = np.asarray(feret_min_nm, float)
     d = d[np.isfinite(d)]
     lo, hi = EU_RANGE_NM
     inside = (d >= lo) & (d <= hi)
     share = float(inside.mean()) if d.size else np.nan
-    low, high = bootstrap_share_ci(inside, seed=seed)
+    low, high = wilson_interval(int(inside.sum()), int(d.size))
     median = float(np.median(d)) if d.size else np.nan
     return {
         "count": int(d.size),
@@ -153,7 +165,8 @@ def eu_nanomaterial(feret_min_nm, seed: int = 0) -> dict:
         "share_ci_high": high,
         "median_feret_min_nm": median,
         "median_at_most_100_nm": bool(median <= hi) if d.size else None,
-        "nanomaterial": _verdict(share, low, high) if d.size else None,
+        "nanomaterial": _verdict(share, low, high) if d.size >= EU_MIN_COUNT else None,
+        "min_count": EU_MIN_COUNT,
         "limitation": "2-D projection: the particle thickness along the beam is not measured.",
     }
 
