@@ -257,3 +257,20 @@ def test_training_scenes_of_dark_field_presets_are_inverted_as_inference_sees_th
     )
     image, mask = _scene((seed, 256, "training-v6"))
     assert mask.any() and image[mask].mean() < image[~mask].mean()  # particles dark, as trained
+
+
+def test_raft_packing_places_particles_close_packed_in_rafts():
+    from scipy.spatial import cKDTree
+
+    for seed in range(3):
+        params = preset_params("raft-packing", np.random.default_rng(seed), 512)
+        params.raft_second_layer = 0.0
+        params.raft_vacancy = 0.0
+        scene = generate(params, np.random.default_rng(seed))
+        diameter_px = params.mean_diameter_nm / params.pixel_size_nm
+        centres = scene.table[["centroid_y_nm", "centroid_x_nm"]].to_numpy() / params.pixel_size_nm
+        assert len(centres) >= 20
+        nearest = cKDTree(centres).query(centres, k=2)[0][:, 1]
+        # touching neighbours one diameter apart: close-packed, not scattered
+        assert np.median(nearest) == pytest.approx(diameter_px, rel=0.2)
+        assert 5 <= params.raft_across <= 40 and 6 <= diameter_px <= 40

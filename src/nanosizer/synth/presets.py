@@ -381,6 +381,18 @@ def training_shapes_v6(rng, size=384) -> SceneParams:
     return params
 
 
+def training_shapes_v7(rng, size=384) -> SceneParams:
+    """``training-shapes-v5`` with close-packed rafts (``raft-packing``: particles 6-40 px,
+    hexagonal to randomly jammed, vacancies, a second layer in patches) in a fifth of the
+    scenes: the sixth head outlined a raft of small particles as one object (issue 31)."""
+    params = training_shapes_v5(rng, size)
+    if rng.random() < 0.2:
+        raft = raft_packing(rng, size)
+        raft.raft_across = int(min(raft.raft_across, 0.7 * size * raft.pixel_size_nm / raft.mean_diameter_nm))
+        return raft
+    return params
+
+
 def training_shapes_v3(rng, size=384) -> SceneParams:
     """``training-shapes-v4`` with long rods in a quarter of the scenes (aspect 3–10, 8–30 px
     wide, up to ~0.6 of the scene long, lying apart, side by side or crossing: piles of
@@ -457,6 +469,24 @@ def haadf_support(rng, size=1024) -> SceneParams:
     params.dose = _logu(rng, 20, 200)
     params.scan_noise = _u(rng, 0.0, 0.05)
     params.jpeg_quality = int(rng.integers(60, 95)) if rng.random() < 0.5 else 0
+    return params
+
+
+def raft_packing(rng, size=1024) -> SceneParams:
+    """Close-packed monolayers (self-assembled rafts): particles 6-40 px on a hexagonal or a
+    randomly jammed packing, rafts 5-40 particles across, vacancies, a second layer in
+    patches, size spread 3-15 %."""
+    params = _overlap("low")(rng, size)
+    diameter_px = _logu(rng, 6.0, 40.0)
+    params.pixel_size_nm = _logu(rng, 0.05, 0.5)
+    params.mean_diameter_nm = diameter_px * params.pixel_size_nm
+    params.diameter_spread = _u(rng, 0.03, 0.15)
+    params.shapes = ("sphere",)
+    params.raft_across = int(min(rng.integers(5, 41), 0.8 * size / diameter_px))
+    params.raft_order = _u(rng, 0.0, 1.0)
+    params.raft_vacancy = _u(rng, 0.0, 0.1)
+    params.raft_second_layer = _u(rng, 0.0, 0.15) if rng.random() < 0.4 else 0.0
+    params.contrast = _u(rng, 0.4, 1.2)
     return params
 
 
@@ -638,6 +668,7 @@ PRESETS: dict[str, Callable] = {
     "large-particles": large_particles,
     "figure-inset": figure_inset,
     "catalyst-haadf": catalyst_haadf,
+    "raft-packing": raft_packing,
     "catalyst-bf": catalyst_bf,
     "moire-crystals": moire_crystals,
     "wedge-drift": wedge_drift,
@@ -648,6 +679,7 @@ PRESETS: dict[str, Callable] = {
     "training-shapes-v4": training_shapes_v4,
     "training-shapes-v5": training_shapes_v5,
     "training-shapes-v6": training_shapes_v6,
+    "training-shapes-v7": training_shapes_v7,
 }
 
 

@@ -61,12 +61,19 @@ class SceneParams:
     in_vacuum: float = 0.1  # with a heap: probability that a particle off the support is kept
     graphitic: float = 0.0  # turbostratic carbon fringes (relative intensity; on the heap when there is one)
     graphitic_px: float = 3.0  # their spacing in px (0.34 nm / pixel size)
+    raft_across: int = 0  # close-packed rafts of about this many particles across (0: no rafts)
+    raft_order: float = 1.0  # 1: hexagonal lattice; towards 0 the positions jitter (random packing)
+    raft_vacancy: float = 0.0  # share of lattice sites left empty
+    raft_second_layer: float = 0.0  # share of a raft's hollows holding a particle of a second layer
     seed_note: str = ""
     extra: dict = field(default_factory=dict)
 
 
 def place_particles(params: SceneParams, rng: np.random.Generator) -> list[Particle]:
-    """Draw sizes and place particles until the coverage is reached (or space runs out)."""
+    """Draw sizes and place particles until the coverage is reached (or space runs out); with
+    ``raft_across`` the particles form close-packed rafts instead (:func:`place_rafts`)."""
+    if params.raft_across > 0:
+        return place_rafts(params, rng)
     h, w = params.size_px
     px = params.pixel_size_nm
     area_px = h * w
@@ -131,3 +138,44 @@ def _beside(anchor, r: float, min_frac: float, px: float, rng: np.random.Generat
     d_row = along * su + side * across * cu
     d_col = along * cu - side * across * su
     return anchor.row + d_row, anchor.col + d_col
+
+
+def place_rafts(params: SceneParams, rng: np.random.Generator) -> list[Particle]:
+    """Close-packed monolayers: one to three rafts (apart) of about ``raft_across`` particles
+    across on a hexagonal lattice of spacing one mean diameter (positions jittered by up to a
+    tenth of it as ``raft_order`` falls: towards random packing), with irregular outlines,
+    ``raft_vacancy`` of the sites empty and ``raft_second_layer`` of the hollows between three
+    particles filled by a particle of a second layer (overlapping its neighbours)."""
+    h, w = params.size_px
+    px = params.pixel_size_nm
+    mu = np.log(params.mean_diameter_nm) - params.diameter_spread**2 / 2
+    spacing = params.mean_diameter_nm / px * 1.02  # touching, a hair apart
+    jitter = (1.0 - params.raft_order) * spacing / 10
+    radius = 0.5 * params.raft_across * spacing
+    particles: list[Particle] = []
+    centres: list[np.ndarray] = []
+    for _ in range(int(rng.integers(1, 4))):
+        centre = rng.uniform([0.2 * h, 0.2 * w], [0.8 * h, 0.8 * w])
+        if any(np.hypot(*(centre - c)) < 2 * radius + spacing for c in centres):
+            continue  # rafts lie apart; a second layer comes from the hollows only
+        centres.append(centre)
+        angle = rng.uniform(0, np.pi / 3)
+        bumps = rng.uniform(0.75, 1.0, 6)  # an irregular outline: radius varies with direction
+        n = int(np.ceil(radius / spacing)) + 1
+        ii, jj = np.meshgrid(np.arange(-n, n + 1), np.arange(-n, n + 1), indexing="ij")
+        lattice = np.stack([ii + 0.5 * jj, jj * np.sqrt(3) / 2], axis=-1).reshape(-1, 2) * spacing
+        hollows = lattice + np.array([0.5, np.sqrt(3) / 6]) * spacing
+        rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+        for points, second in ((lattice, False), (hollows, True)):
+            xy = points @ rot.T
+            theta = np.arctan2(xy[:, 0], xy[:, 1])
+            reach = radius * np.interp(theta, np.linspace(-np.pi, np.pi, 7), np.append(bumps, bumps[0]))
+            inside = np.hypot(*xy.T) <= reach
+            keep = rng.random(len(xy)) < (params.raft_second_layer if second else 1 - params.raft_vacancy)
+            for row, col in xy[inside & keep] + centre:
+                row, col = row + rng.normal(0, jitter + 1e-9), col + rng.normal(0, jitter + 1e-9)
+                d = float(rng.lognormal(mu, params.diameter_spread))
+                particles.append(
+                    Particle(row, col, d, str(rng.choice(params.shapes)), float(rng.uniform(0, np.pi)))
+                )
+    return [p for p in particles if -p.radius_px(px) < p.row < h + p.radius_px(px)]

@@ -144,14 +144,14 @@ def feature_pool(
     model, seeds, size: int, workers: int | None = None, device: str = "cpu", preset: str = SHAPE_PRESET
 ):
     """Frozen encoder (stride 4 and 16) and decoder features (float16) and targets of the scenes ``seeds``,
-    generated in ``workers`` processes (default: every core but this one's) while this one runs
-    the encoder; kept on ``device``."""
+    generated in ``workers`` processes (default: one per core) while this one runs the encoder;
+    kept on ``device``."""
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
     from .data import default_workers
 
-    workers = workers or default_workers(streaming=True)
+    workers = workers or default_workers()
     lows, highs, feats, objects, rays = [], [], [], [], []
     with ProcessPoolExecutor(workers, mp_context=get_context("forkserver")) as pool:
         for image, obj, ray in pool.map(shape_scene, seeds, [size] * len(seeds), [preset] * len(seeds)):
