@@ -140,3 +140,28 @@ def test_compare_picks_and_names_the_measure_the_manual_column_names(series, tmp
     assert row["relative_difference"] == pytest.approx(0.0, abs=1e-3)  # Feret against Feret, not ECD
     chosen = CliRunner().invoke(app, ["compare", str(out), str(manual), "--measure", "feret_min_nm"])
     assert "nanosizer Feret min" in chosen.output
+
+
+def test_same_named_files_get_unique_names_everywhere(realdata, tmp_path):
+    import shutil
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    source = realdata / "dm" / "ncempy_dmTest_float32_nonSquare_diffPixelSize"
+    shutil.copy(source.with_suffix(".dm3"), folder / "a.dm3")
+    shutil.copy(source.with_suffix(".dm4"), folder / "a.dm4")
+    lines = []
+    report = run_batch([folder], tmp_path / "out", SETTINGS, on_message=lambda text, warn: lines.append(text))
+    assert report.images == ["a", "a-2"]
+    summary = pd.read_csv(tmp_path / "out" / "summary.csv")
+    assert {"a", "a-2"} <= set(summary["image"])
+    assert json.loads((tmp_path / "out" / "a-2" / "summary.json").read_text())["image"] == "a-2"
+    assert any(line.startswith("a-2:") or line.startswith("WARNING a-2:") for line in lines)
+
+
+def test_memory_planning_reads_dm_sizes_and_stays_quiet_for_one_file(realdata):
+    from nanosizer.memory import image_shape, plan_workers
+
+    assert image_shape(realdata / "dm" / "rsciio_test_STEM_image.dm3") == (68, 68)  # not 219x219
+    assert image_shape(realdata / "dm" / "rsciio_multi_signal.dm3") == (512, 512)  # not 587x587
+    assert plan_workers([realdata / "dm" / "rsciio_multi_signal.dm3"], 2, 100.0) == (1, None)

@@ -6,6 +6,7 @@ the same folders and tables. :func:`analyze_file` never raises: a failure is par
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from dataclasses import dataclass, field
@@ -102,6 +103,7 @@ def analyze_file(job: FileJob) -> FileOutcome:
     try:
         for micrograph in iter_micrographs(job.path, job.pixel_size_nm):
             name = job.stem + micrograph.name[len(job.path.stem) :]
+            micrograph = dataclasses.replace(micrograph, name=name)  # unique in the run: a.dm3, a.dm4
             learned = job.settings.learns_outlines()
             too_big = too_big_reason(*_analysed_shape(micrograph, job.settings), job.memory_mb, learned)
             if too_big:

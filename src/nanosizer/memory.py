@@ -48,8 +48,8 @@ def available_mb() -> float | None:
 def image_shape(path: Path) -> tuple[int, int] | None:
     """Height and width of the largest frame of an image file, from its header only.
 
-    None when the header cannot tell cheaply (DM files: their size on disk then stands in,
-    as 2 bytes per pixel).
+    None when the header cannot tell. DM files are read lazily (their tags, not their data);
+    only when that fails does the size on disk stand in, as 2 bytes per pixel.
     """
     suffix = path.suffix.lower()
     try:
@@ -62,8 +62,7 @@ def image_shape(path: Path) -> tuple[int, int] | None:
             dims = [n for n, a in zip(shape, axes, strict=False) if a in "YX"]
             return (dims[0], dims[1]) if len(dims) == 2 else None
         if suffix in (".dm3", ".dm4"):
-            side = int((path.stat().st_size / 2) ** 0.5)
-            return side, side
+            return _dm_shape(path)
         from PIL import Image
 
         with Image.open(path) as im:
@@ -72,10 +71,26 @@ def image_shape(path: Path) -> tuple[int, int] | None:
         return None
 
 
+def _dm_shape(path: Path) -> tuple[int, int]:
+    """Rows and columns of the largest 2-D image of a DM file, from its tags (lazy read)."""
+    try:
+        from rsciio.digitalmicrograph import file_reader
+
+        shapes = [tuple(s["data"].shape[-2:]) for s in file_reader(str(path), lazy=True)]
+        shapes = [s for s in shapes if len(s) == 2]
+        if shapes:
+            return max(shapes, key=lambda s: s[0] * s[1])
+    except Exception:  # a damaged file is the reader's to report; estimate from its size here
+        pass
+    side = int((path.stat().st_size / 2) ** 0.5)
+    return side, side
+
+
 def plan_workers(
     files: list[Path], workers: int, budget_mb: float | None, learned: bool = False
 ) -> tuple[int, str | None]:
     """Workers that fit in ``budget_mb`` for the largest of ``files``, and why, when fewer."""
+    workers = min(workers, len(files)) if files else workers  # no more workers than files
     if workers <= 1 or not budget_mb or not files:
         return workers, None
     shapes = [s for s in map(image_shape, files) if s is not None]
@@ -87,8 +102,8 @@ def plan_workers(
     if fit >= workers:
         return workers, None
     return fit, (
-        f"images up to {height}x{width} px need about {need:.0f} MB each and {budget_mb:.0f} MB are "
-        f"available: running {fit} worker(s) instead of {workers}"
+        f"images up to {height}x{width} px (rows x columns) need about {need:.0f} MB each and "
+        f"{budget_mb:.0f} MB are available: running {fit} worker(s) instead of {workers}"
     )
 
 

@@ -126,7 +126,8 @@ def check_image(data: np.ndarray, path: Path | None = None) -> None:
         raise InvalidImageError(f"expected a 2-D image, got shape {data.shape}", path)
     if min(data.shape) < MIN_SIDE_PX:
         raise InvalidImageError(
-            f"image is {data.shape[1]}x{data.shape[0]} px; at least {MIN_SIDE_PX} px a side needed",
+            f"image is {data.shape[0]}x{data.shape[1]} px (rows x columns); at least {MIN_SIDE_PX} px a "
+            "side needed",
             path,
         )
     if np.issubdtype(data.dtype, np.complexfloating):
@@ -158,6 +159,7 @@ def square_pixels(
     resized = resize(data.astype(np.float32), shape, order=1, preserve_range=True, anti_aliasing=False)
     notes.append(
         f"non-square pixels ({row_nm:.4g} x {col_nm:.4g} nm, row x column) resampled to "
-        f"{target:.4g} nm square pixels, {data.shape[1]}x{data.shape[0]} -> {shape[1]}x{shape[0]} px"
+        f"{target:.4g} nm square pixels, {data.shape[0]}x{data.shape[1]} -> {shape[0]}x{shape[1]} px "
+        "(rows x columns, as shape_px)"
     )
     return resized, target
