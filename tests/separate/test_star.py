@@ -279,3 +279,36 @@ def test_a_raft_of_particles_keeps_its_native_outlines_over_the_coarse_pass():
     counts = instance_counts(result.labels, scene.labels, inner)
     assert counts["truth"] > 100 and result.separation.coarse_regions >= 1  # the coarse pass was asked
     assert 2 * counts["matched"] / (counts["predicted"] + counts["truth"]) > 0.95
+
+
+def test_leftovers_get_their_real_reason():
+    from nanosizer.regions import Region
+    from nanosizer.separate.learned import leftover_reason
+
+    shape = (200, 200)
+    blob = np.hypot(*np.mgrid[-10:11, -10:11]) <= 10
+    assert leftover_reason(Region(blob, 0, 50), shape) == "cut by the border"
+    assert leftover_reason(Region(blob, 50, 50), shape) == "no learned outline"
+    assert leftover_reason(Region(np.ones((3, 3), bool), 50, 50), shape) == "too small to outline"
+    letter = np.zeros((40, 30), bool)  # an 'A' of 4-px strokes
+    for k in range(40):
+        c = int(15 * k / 40)
+        letter[k, 14 - c : 18 - c] = letter[k, 12 + c : 16 + c] = True
+    letter[24:28, 6:24] = True
+    assert leftover_reason(Region(letter, 50, 50), shape).startswith("thin strokes")
+
+
+def test_many_excluded_regions_get_a_legend_not_overlapping_labels():
+    from nanosizer.regions import Region
+    from nanosizer.report.images import MAX_LABELS, overlay_image
+
+    image = np.full((200, 300), 200.0)
+    dot = np.ones((4, 4), bool)
+    few = [(Region(dot, 20 + 10 * k, 20), "too small to outline") for k in range(3)]
+    many = [(Region(dot, 10 + 12 * (k % 14), 20 + 60 * (k // 14)), "too small to outline") for k in range(30)]
+    assert len(many) > MAX_LABELS
+    plain = overlay_image(image, [], 1.0)
+    labelled = overlay_image(image, [], 1.0, few)
+    legend = overlay_image(image, [], 1.0, many)
+    assert labelled.shape == plain.shape  # labels in the image
+    assert legend.shape[0] > plain.shape[0]  # a legend strip below the scale bar

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 from skimage.segmentation import find_boundaries
 
@@ -13,6 +15,7 @@ PARTICLE_RGB = (0, 220, 255)  # cyan: particles as segmented
 SEPARATED_RGB = (255, 60, 200)  # magenta: particles split off an overlap
 EXCLUDED_RGB = (255, 150, 0)  # orange: segmented but not measured (reason written beside it)
 NICE_LENGTHS = (1, 2, 5)
+MAX_LABELS = 12  # more excluded regions than this get a legend of their reasons instead of labels
 BANNER_RGB = {"doubtful": (200, 125, 0), "unreliable": (180, 0, 0)}  # quality verdicts worth a banner
 
 
@@ -50,9 +53,17 @@ def overlay_image(
         view = rgb[region.slices]
         view[rows[~gap], cols[~gap]] = SEPARATED_RGB if region.separated else PARTICLE_RGB
     written = np.zeros(image.shape, bool)
-    for region, reason in excluded:
-        _label(rgb, reason, region, written)
+    written |= measured  # labels go beside particles, not over them
+    if len(excluded) <= MAX_LABELS:
+        for region, reason in excluded:
+            _label(rgb, reason, region, written)
     rgb = with_scale_bar(rgb, pixel_size_nm)
+    if len(excluded) > MAX_LABELS:  # too many to label one by one: a legend of the reasons below
+        counts = Counter(reason for _, reason in excluded)
+        text = f"orange: {len(excluded)} regions not measured: " + ", ".join(
+            f"{n} {r}" for r, n in counts.most_common()
+        )
+        rgb = with_banner(rgb, text, (60, 40, 0), below=True)
     if quality is not None and quality.verdict in BANNER_RGB:
         rgb = with_banner(
             rgb, f"{quality.verdict.upper()}: {'; '.join(quality.reasons)}", BANNER_RGB[quality.verdict]
@@ -60,9 +71,9 @@ def overlay_image(
     return rgb
 
 
-def with_banner(rgb: np.ndarray, text: str, colour: tuple[int, int, int]) -> np.ndarray:
-    """The image with a coloured strip above it holding ``text`` in white, as large as fits
-    the width (cut at a word, with an ellipsis, when even small type does not fit)."""
+def with_banner(rgb: np.ndarray, text: str, colour: tuple[int, int, int], below: bool = False) -> np.ndarray:
+    """The image with a coloured strip above it (``below``: under it) holding ``text`` in white,
+    as large as fits the width (cut at a word, with an ellipsis, when even small type does not fit)."""
     h, w = rgb.shape[:2]
     margin = max(2, w // 100)
     text_h = int(np.clip(w // 50, 9, 28))
@@ -78,12 +89,14 @@ def with_banner(rgb: np.ndarray, text: str, colour: tuple[int, int, int]) -> np.
     strip[:] = colour
     width = min(mask.shape[1], w - 2 * margin)
     strip[margin : margin + mask.shape[0], margin : margin + width][mask[:, :width]] = 255
-    return np.concatenate([strip, rgb], axis=0)
+    return np.concatenate([rgb, strip] if below else [strip, rgb], axis=0)
 
 
 def _label(rgb: np.ndarray, text: str, region: Region, written: np.ndarray) -> None:
     """Write ``text`` in the excluded colour just above a region (inside it when no room),
-    moved down past labels already ``written`` (updated) so that none overwrites another."""
+    moved down past labels already ``written`` (updated) and measured particles (marked there
+    too) so that none overwrites another or hides a particle; left out when no such place is
+    found or the text is wider than the image (the legend of :func:`overlay_image` then counts it)."""
     h, w = rgb.shape[:2]
     mask = text_mask(text, int(np.clip(min(h, w) // 40, 9, 16)))
     th, tw = mask.shape
@@ -93,6 +106,8 @@ def _label(rgb: np.ndarray, text: str, region: Region, written: np.ndarray) -> N
     left = min(max(0, region.left), w - tw)
     while written[top : top + th, left : left + tw].any() and top + 2 * th + 1 <= h:
         top += th + 1
+    if written[top : top + th, left : left + tw].any():
+        return
     written[top : top + th, left : left + tw] = True
     rgb[top : top + th, left : left + tw][mask] = EXCLUDED_RGB
 

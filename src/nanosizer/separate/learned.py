@@ -196,5 +196,23 @@ def _exclude_leftovers(labels: np.ndarray, result) -> None:
     for piece in regions_from_labels(left):
         whole_region = not explained[labels[piece.slices][piece.mask][0]]  # its map region has no particle
         if whole_region or piece.area_px >= max(LEFTOVER_FRACTION * typical, 9):
-            result.excluded.append(excluded_entry(piece, "no learned outline"))
-            result.excluded_regions.append((piece, "no learned outline"))
+            reason = leftover_reason(piece, labels.shape)
+            result.excluded.append(excluded_entry(piece, reason))
+            result.excluded_regions.append((piece, reason))
+
+
+SMALLEST_OUTLINED_PX = 5.0  # the shape head outlines nothing narrower (training-shapes-v5's smallest)
+
+
+def leftover_reason(piece: Region, shape: tuple[int, int]) -> str:
+    """Why a piece of the particle map got no particle, in a few words: cut by the image border,
+    narrower than the head outlines, thin strokes (text, scale bars, arrows: long for their
+    width), or no outline from the network."""
+    if piece.touches_border(shape):
+        return "cut by the border"
+    width = 2.0 * float(ndi.distance_transform_edt(np.pad(piece.mask, 1)).max())  # stroke width, holes open
+    if width < SMALLEST_OUTLINED_PX:
+        return "too small to outline"
+    if width <= 0.25 * max(piece.mask.shape) and piece.area_px < 0.5 * piece.mask.size:
+        return "thin strokes: text or a mark?"
+    return "no learned outline"
