@@ -132,7 +132,12 @@ def test_demo_and_synth_commands(tmp_path):
     out = tmp_path / "demo"
     result = runner.invoke(app, ["demo", "-o", str(out)])
     assert result.exit_code == 0, result.output
-    assert len(pd.read_csv(out / "summary.csv")) == 4  # three examples and the combined row
+    summary = pd.read_csv(out / "summary.csv")
+    # three examples, each its own sample (three materials are not one size distribution):
+    # three images, three per-sample rows and the whole run
+    assert len(summary) == 7 and summary["sample"].nunique() == 3
+    statistics = pd.read_csv(out / "statistics.csv")
+    assert statistics["sample"].nunique() == 3
     gen = tmp_path / "gen"
     assert (
         runner.invoke(app, ["synth", str(gen), "--n", "2", "--preset", "pt-cubes", "--size", "128"]).exit_code

@@ -216,6 +216,7 @@ class BatchOptions:
     resume: bool = False
     sample: str | None = None
     sample_by_folder: bool = False
+    sample_by_file: bool = False  # each file its own sample (the demo's three materials)
     report: bool = True
     keep_unreliable: bool = False  # pool images judged unreliable too (nanosizer.quality)
     command: str | None = None
@@ -282,7 +283,13 @@ def run_batch(
             path=path,
             out_dir=out_dir,
             stem=stem,
-            sample=path.parent.name if opts.sample_by_folder else (opts.sample or out_dir.name),
+            sample=(
+                path.stem
+                if opts.sample_by_file
+                else path.parent.name
+                if opts.sample_by_folder
+                else (opts.sample or out_dir.name)
+            ),
             settings=settings,
             pixel_size_nm=opts.pixel_size_nm,
             mask=mask_array,

@@ -240,6 +240,9 @@ def analyze(
     sample_by_folder: Annotated[
         bool, typer.Option("--sample-by-folder", help="Each image's folder name is its sample.")
     ] = False,
+    sample_by_file: Annotated[
+        bool, typer.Option("--sample-by-file", help="Each file is its own sample (named by the file).")
+    ] = False,
     no_report: Annotated[bool, typer.Option("--no-report", help="Skip plots and report.html.")] = False,
     keep_unreliable: Annotated[
         bool,
@@ -251,8 +254,11 @@ def analyze(
     assignments: Assignments = None,
 ) -> None:
     """Segment, separate and measure the particles of every image."""
-    if sample is not None and sample_by_folder:
-        raise typer.BadParameter("give --sample NAME or --sample-by-folder, not both", param_hint="--sample")
+    if (sample is not None) + sample_by_folder + sample_by_file > 1:
+        raise typer.BadParameter(
+            "give one of --sample NAME, --sample-by-folder and --sample-by-file, not both",
+            param_hint="--sample",
+        )
     settings = _settings(
         [*_segmenter_options(model, roi, network_zoom), *(assignments or [])],
         separation=separation,
@@ -277,6 +283,7 @@ def analyze(
             resume=resume,
             sample=sample,
             sample_by_folder=sample_by_folder,
+            sample_by_file=sample_by_file,
             report=not no_report,
             keep_unreliable=keep_unreliable,
         )
@@ -425,14 +432,15 @@ def demo(
     output: Output = Path("nanosizer-demo"),
     overwrite: Overwrite = False,
 ) -> None:
-    """Analyse the example micrographs bundled with nanosizer."""
+    """Analyse the bundled example micrographs, each its own sample."""
     from .data import example_images
 
     settings = _settings()
     if output.is_dir() and any(output.iterdir()) and not overwrite:
         typer.echo(f"error: {output}: output folder is not empty; use --overwrite to replace it", err=True)
         raise typer.Exit(2)
-    raise typer.Exit(_run([str(p) for p in example_images()], output, settings, overwrite=overwrite))
+    paths = [str(p) for p in example_images()]
+    raise typer.Exit(_run(paths, output, settings, overwrite=overwrite, sample_by_file=True))
 
 
 @app.command()

@@ -34,3 +34,15 @@ def test_every_sample_plot_is_written_as_png_and_svg(tmp_path):
     written = write_sample_plots(table, tmp_path, "lot 7/a")
     assert len(written) == 2 * 7 and all(p.stat().st_size > 1000 for p in written)
     assert {p.suffix for p in written} == {".png", ".svg"} and all("lot_7_a" in p.name for p in written)
+
+
+def test_a_poor_fit_is_said_on_the_histogram():
+    from nanosizer.report.plots import histogram_figure, poor_fit
+
+    rng = np.random.default_rng(0)
+    one = rng.lognormal(3.0, 0.2, 300)
+    three = np.concatenate([rng.normal(5, 0.5, 100), rng.normal(20, 1, 100), rng.normal(60, 3, 100)])
+    assert not poor_fit(one) and poor_fit(three)
+    texts = [t.get_text() for t in histogram_figure(three, "equivalent_diameter_nm").axes[0].texts]
+    assert any("poor fit" in t for t in texts)
+    assert not any("poor fit" in t for t in (x.get_text() for x in histogram_figure(one, "x").axes[0].texts))

@@ -51,6 +51,8 @@ def histogram_figure(values, measure: str, title: str = "", fit: bool = True):
     if fit and v.size > 2 and v.std() > 0:
         x = np.linspace(max(v.min() * 0.8, 0), v.max() * 1.15, 300)
         mu, sigma = stats.norm.fit(v)
+        if poor_fit(v):
+            text += "\npoor fit of both curves (KS p < 0.01):\nseveral populations?"
         ax.plot(x, stats.norm.pdf(x, mu, sigma), color="#e6550d", label=f"normal μ={mu:.3g}, σ={sigma:.2g}")
         if (v > 0).all():
             shape, _, scale = stats.lognorm.fit(v, floc=0)
@@ -64,6 +66,23 @@ def histogram_figure(values, measure: str, title: str = "", fit: bool = True):
         ax.legend(fontsize=8.5, loc="upper right")
     ax.text(0.02, 0.97, text, transform=ax.transAxes, va="top", fontsize=9)
     return fig
+
+
+def poor_fit(values) -> bool:
+    """Whether neither a normal nor (for positive values) a log-normal law fits ``values``:
+    Kolmogorov-Smirnov p < 0.01 against both fitted laws (e.g. a trimodal histogram of three
+    materials pooled), so their parameters should not be read as the sample's."""
+    from scipy import stats
+
+    v = np.asarray(values, float)
+    v = v[np.isfinite(v)]
+    if v.size < 20 or v.std() == 0:
+        return False
+    normal = stats.kstest(v, "norm", args=stats.norm.fit(v)).pvalue
+    if not (v > 0).all():
+        return normal < 0.01
+    shape, _, scale = stats.lognorm.fit(v, floc=0)
+    return max(normal, stats.kstest(v, "lognorm", args=(shape, 0, scale)).pvalue) < 0.01
 
 
 def feret_scatter_figure(particles: pd.DataFrame, title: str = ""):
