@@ -18,9 +18,9 @@ import time
 import numpy as np
 import torch
 
-from nanosizer.segment.train.data import Pool, augmented_batch, device_pool
-from nanosizer.segment.train.loop import Recipe, train_step
-from nanosizer.segment.train.model import DeepLabV3Plus
+from nanosizer.train.data import Pool, augmented_batch, device_pool
+from nanosizer.train.loop import Recipe, train_step
+from nanosizer.train.model import DeepLabV3Plus
 
 
 def steps_per_second(device: str, batch: int, steps: int, tile: int = 256) -> float:

@@ -30,7 +30,7 @@ if [ ! -f "$OUT/segmenter.onnx" ]; then
         --preset training-v6 --max-minutes "$MINUTES" --export "$OUT/segmenter.onnx"
 fi
 if [ ! -f "$OUT/model.onnx" ]; then
-    python3 -m nanosizer.segment.train.shapes --segmenter "$OUT/segmenter.onnx" --out "$OUT/shapes" \
+    python3 -m nanosizer.train.shapes --segmenter "$OUT/segmenter.onnx" --out "$OUT/shapes" \
         --init "$SHIPPED" --scenes "$SHAPE_SCENES" --steps "$SHAPE_STEPS" --batch "$BATCH" \
         --lr "$SHAPE_LR" --seed 11 --device "$DEVICE" --preset training-shapes-v5 --export "$OUT/model.onnx"
 fi

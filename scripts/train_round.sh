@@ -23,7 +23,7 @@ mkdir -p "$OUT"
 nanosizer train "$OUT/segmenter" --fresh --device "$DEVICE" --batch "$BATCH" --lr 1.5e-3 \
     --steps "$STEPS" --pool "$POOL" --val-every "$(( STEPS < 1000 ? STEPS : 1000 ))" --seed 7 \
     --preset training-v5 --max-minutes "$MINUTES" --export "$OUT/segmenter.onnx"
-python -m nanosizer.segment.train.shapes --segmenter "$OUT/segmenter.onnx" --out "$OUT/shapes" \
+python -m nanosizer.train.shapes --segmenter "$OUT/segmenter.onnx" --out "$OUT/shapes" \
     --scenes "$SHAPE_SCENES" --steps "$SHAPE_STEPS" --batch "$BATCH" --device "$DEVICE" \
     --preset training-shapes-v5 --export "$OUT/model.onnx"
 nanosizer quantize "$OUT/model.onnx" "$OUT/model_int8.onnx"

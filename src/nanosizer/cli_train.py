@@ -60,8 +60,8 @@ def train(
         import onnx  # noqa: F401
         import torch
 
-        from .segment.train.loop import Recipe
-        from .segment.train.loop import train as run_training
+        from .train.loop import Recipe
+        from .train.loop import train as run_training
     except ImportError as exc:  # the train extra is missing
         _missing_train_extra("training", exc)
     if device != "cpu" and not (device.startswith("cuda") and torch.cuda.is_available()):
@@ -93,7 +93,7 @@ def train(
         raise typer.Exit(2) from None
     typer.echo(f"best validation IoU {best:.4f}; checkpoints in {output}")
     if export is not None:
-        from .segment.train.export import export_onnx
+        from .train.export import export_onnx
 
         export_onnx(output / "best.pt", export)
         typer.echo(f"model -> {export}")
@@ -137,7 +137,7 @@ def quantize(
     try:
         import onnx  # noqa: F401
 
-        from .segment.train.quantize import quantize_onnx
+        from .train.quantize import quantize_onnx
     except ImportError as exc:  # the train extra is missing
         _missing_train_extra("quantising", exc)
     if not model.is_file():

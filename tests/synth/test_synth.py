@@ -250,7 +250,7 @@ def test_training_v6_draws_the_new_modes_and_never_the_held_out_family():
 
 
 def test_training_scenes_of_dark_field_presets_are_inverted_as_inference_sees_them():
-    from nanosizer.segment.train.data import _scene
+    from nanosizer.train.data import _scene
 
     seed = next(
         s for s in range(50) if preset_params("training-v6", np.random.default_rng(s), 256).dark_field

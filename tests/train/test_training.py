@@ -10,11 +10,11 @@ pytest.importorskip("onnx")
 
 from nanosizer.segment import segment  # noqa: E402
 from nanosizer.segment.network import load_model, predict_probability  # noqa: E402
-from nanosizer.segment.train.data import augmented_batch, synthetic_pool  # noqa: E402
-from nanosizer.segment.train.export import export_onnx  # noqa: E402
-from nanosizer.segment.train.loop import Recipe, learning_rate, train  # noqa: E402
-from nanosizer.segment.train.model import DeepLabV3Plus  # noqa: E402
 from nanosizer.settings import Settings  # noqa: E402
+from nanosizer.train.data import augmented_batch, synthetic_pool  # noqa: E402
+from nanosizer.train.export import export_onnx  # noqa: E402
+from nanosizer.train.loop import Recipe, learning_rate, train  # noqa: E402
+from nanosizer.train.model import DeepLabV3Plus  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +71,7 @@ def test_tiny_run_trains_resumes_and_exports(tmp_path):
     assert prob.shape == (100, 140)
     assert np.isfinite(prob).all()
     # int8 quantisation keeps the metadata and (nearly) the probabilities
-    from nanosizer.segment.train.quantize import quantize_onnx
+    from nanosizer.train.quantize import quantize_onnx
 
     small = load_model(quantize_onnx(path, tmp_path / "tiny_int8.onnx", n_calibration=2))
     assert small.info["recipe"]["decoder_channels"] == 16 and "quantized" in small.info
@@ -96,7 +96,7 @@ def test_tiny_run_trains_resumes_and_exports(tmp_path):
 def test_own_labelled_data_joins_the_pool(tmp_path):
     import tifffile
 
-    from nanosizer.segment.train.data import folder_pool
+    from nanosizer.train.data import folder_pool
 
     (tmp_path / "images").mkdir()
     (tmp_path / "masks").mkdir()
@@ -113,7 +113,7 @@ def test_own_labelled_data_joins_the_pool(tmp_path):
 
 
 def test_streaming_pool_fills_in_seed_order_like_the_cached_pool(pool):
-    from nanosizer.segment.train.data import StreamingPool
+    from nanosizer.train.data import StreamingPool
 
     streaming = StreamingPool(4, seed=5, size=128, preset="training", workers=2, device="cpu")
     try:
@@ -128,7 +128,7 @@ def test_streaming_pool_fills_in_seed_order_like_the_cached_pool(pool):
 
 
 def test_batches_from_a_tensor_pool_are_deterministic_and_binary(pool):
-    from nanosizer.segment.train.data import device_pool
+    from nanosizer.train.data import device_pool
 
     tensors = device_pool(pool, "cpu")
     x1, y1 = augmented_batch(tensors, np.random.default_rng(4), 3, 64)
@@ -141,7 +141,7 @@ def test_batches_from_a_tensor_pool_are_deterministic_and_binary(pool):
 
 
 def test_pool_target_starts_with_a_tenth_and_is_full_at_pool_fill():
-    from nanosizer.segment.train.loop import pool_target
+    from nanosizer.train.loop import pool_target
 
     recipe = Recipe(steps=1000, pool_size=500, pool_fill=0.4)
     targets = [pool_target(recipe, s) for s in range(0, 1000, 10)]

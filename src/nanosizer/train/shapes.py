@@ -10,7 +10,7 @@ file), its decoder features are computed once per scene, and only the head train
 forward pass of the exported :class:`ShapeNet` gives all three outputs.
 
     git show 20b48fb:src/nanosizer/data/model/deeplabv3plus_r18.onnx > float.onnx   # the float export
-    python -m nanosizer.segment.train.shapes --segmenter float.onnx --out runs/shapes \
+    python -m nanosizer.train.shapes --segmenter float.onnx --out runs/shapes \
         --scenes 600 --steps 2500 --export runs/shapes/model.onnx
     nanosizer quantize runs/shapes/model.onnx model_int8.onnx
 """
@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...separate.star import GRID, N_RAYS, object_probability, ray_targets
+from ..separate.star import GRID, N_RAYS, object_probability, ray_targets
 from .model import DeepLabV3Plus
 
 RAY_SCALE = 16.0  # the head's ray outputs are multiplied by this: px at the network's input
@@ -110,8 +110,8 @@ def shape_scene(
     seed: int, size: int, preset: str = SHAPE_PRESET
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One training scene of ``preset``: network input (H, W), object probability and rays on the grid."""
-    from ...synth import generate, preset_params
-    from ..network import network_input
+    from ..segment.network import network_input
+    from ..synth import generate, preset_params
 
     rng = np.random.default_rng(seed)
     scene = generate(preset_params(preset, rng, size), rng, with_table=False)

@@ -9,10 +9,10 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("onnx")
 
-from nanosizer.segment.train.export import export_onnx  # noqa: E402
-from nanosizer.segment.train.from_onnx import module_path, onnx_conv_weights, state_from_onnx  # noqa: E402
-from nanosizer.segment.train.loop import Recipe, train  # noqa: E402
-from nanosizer.segment.train.model import DeepLabV3Plus  # noqa: E402
+from nanosizer.train.export import export_onnx  # noqa: E402
+from nanosizer.train.from_onnx import module_path, onnx_conv_weights, state_from_onnx  # noqa: E402
+from nanosizer.train.loop import Recipe, train  # noqa: E402
+from nanosizer.train.model import DeepLabV3Plus  # noqa: E402
 
 
 def _exported(tmp_path, decoder_channels=16):
@@ -55,7 +55,7 @@ def test_weights_read_back_reproduce_the_exported_network(tmp_path):
 
 
 def test_int8_weights_are_dequantised_to_within_half_a_step(tmp_path):
-    from nanosizer.segment.train.quantize import quantize_onnx
+    from nanosizer.train.quantize import quantize_onnx
 
     _, path = _exported(tmp_path)
     small = quantize_onnx(path, tmp_path / "int8.onnx", n_calibration=1)

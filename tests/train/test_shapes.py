@@ -8,10 +8,10 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("onnx")
 
 from nanosizer.segment.network import has_shapes, load_model, predict_maps, predict_probability  # noqa: E402
-from nanosizer.segment.train.export import export_onnx  # noqa: E402
-from nanosizer.segment.train.from_onnx import state_from_onnx  # noqa: E402
-from nanosizer.segment.train.model import DeepLabV3Plus  # noqa: E402
-from nanosizer.segment.train.shapes import export_shape_model, shape_scene, train_head  # noqa: E402
+from nanosizer.train.export import export_onnx  # noqa: E402
+from nanosizer.train.from_onnx import state_from_onnx  # noqa: E402
+from nanosizer.train.model import DeepLabV3Plus  # noqa: E402
+from nanosizer.train.shapes import export_shape_model, shape_scene, train_head  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -60,20 +60,16 @@ def test_head_trains_on_a_frozen_segmenter_and_exports_one_graph(tiny_segmenter,
     )
 
 
+def _one_still_step(segmenter, out, init, seed: int = 0) -> dict:
+    """A fine-tune from ``init`` that cannot move the weights: one step at ~0 learning rate."""
+    return train_head(
+        segmenter, out, scenes=2, steps=1, batch=2, size=128, val_scenes=1, lr=1e-12, seed=seed, init=init
+    )
+
+
 def test_a_fine_tune_starts_from_the_given_head(tiny_segmenter, tmp_path):
     train_head(tiny_segmenter, tmp_path / "first", scenes=2, steps=5, batch=2, size=128, val_scenes=1)
-    log = train_head(
-        tiny_segmenter,
-        tmp_path / "again",
-        scenes=2,
-        steps=1,
-        batch=2,
-        size=128,
-        val_scenes=1,
-        lr=1e-12,
-        seed=3,
-        init=tmp_path / "first" / "head.pt",
-    )
+    log = _one_still_step(tiny_segmenter, tmp_path / "again", tmp_path / "first" / "head.pt", seed=3)
     assert log["init"] == str(tmp_path / "first" / "head.pt")
     first = torch.load(tmp_path / "first" / "head.pt", weights_only=False)["branch"]
     again = torch.load(tmp_path / "again" / "head.pt", weights_only=False)["branch"]
@@ -92,21 +88,11 @@ def test_auto_separation_is_learned_only_with_a_shape_head(tiny_segmenter):
 
 
 def test_the_branch_of_an_exported_model_reads_back_for_a_fine_tune(tiny_segmenter, tmp_path):
-    from nanosizer.segment.train.from_onnx import branch_state_from_onnx
+    from nanosizer.train.from_onnx import branch_state_from_onnx
 
     train_head(tiny_segmenter, tmp_path / "run", scenes=2, steps=3, batch=2, size=128, val_scenes=1)
     out = export_shape_model(tiny_segmenter, tmp_path / "run" / "head.pt", tmp_path / "shapes.onnx")
-    log = train_head(
-        tiny_segmenter,
-        tmp_path / "again",
-        scenes=2,
-        steps=1,
-        batch=2,
-        size=128,
-        val_scenes=1,
-        lr=1e-12,
-        init=out,
-    )
+    log = _one_still_step(tiny_segmenter, tmp_path / "again", out)
     assert log["init"] == str(out)
     trained = torch.load(tmp_path / "run" / "head.pt", weights_only=False)["branch"]
     again = torch.load(tmp_path / "again" / "head.pt", weights_only=False)["branch"]

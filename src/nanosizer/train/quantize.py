@@ -27,8 +27,8 @@ CALIBRATION_PRESET = "training-v3"  # the scenes the shipped model was trained o
 
 def calibration_images(n: int = 24, seed: int = 900, size: int = 512, preset: str = CALIBRATION_PRESET):
     """``n`` generated scenes as network inputs (1, 1, size, size), seeds ``seed..seed+n-1``."""
-    from ...synth import generate, preset_params
-    from ..network import network_input
+    from ..segment.network import network_input
+    from ..synth import generate, preset_params
 
     for k in range(n):
         rng = np.random.default_rng(seed + k)

@@ -83,7 +83,7 @@ def state_from_onnx(path: str | Path, decoder_channels: int | None = None) -> di
 
     every = onnx_conv_weights(path)
     model = DeepLabV3Plus(_decoder_channels(every, path) if decoder_channels is None else decoder_channels)
-    # a model with a shape branch (segment/train/shapes.py) keeps it under "shapes": not read here
+    # a model with a shape branch (train/shapes.py) keeps it under "shapes": not read here
     convs = {name: w for name, w in every.items() if not name.startswith("shapes.")}
     return _filled_state(model, convs, path, "DeepLabV3Plus")
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..preprocess import normalise
+from ..segment.preprocess import normalise
 
 
 @dataclass
@@ -34,8 +34,8 @@ class Pool:
 
 
 def _scene(args) -> tuple[np.ndarray, np.ndarray]:
-    from ...synth.generate import generate
-    from ...synth.presets import preset_params
+    from ..synth.generate import generate
+    from ..synth.presets import preset_params
 
     seed, size, preset = args
     rng = np.random.default_rng(seed)
@@ -130,8 +130,8 @@ def folder_pool(folder: Path, size: int = 512) -> Pool:
 
     Each pair is cut into ``size`` squares (reflect-padded), so any image size can join.
     """
-    from ...io import read_micrographs
-    from ...io.masks import match_masks, read_mask
+    from ..io import read_micrographs
+    from ..io.masks import match_masks, read_mask
 
     folder = Path(folder)
     images, masks = [], []
