@@ -134,8 +134,9 @@ def test_an_image_too_big_for_memory_is_refused_with_the_way_out(tmp_path):
     assert result.exit_code == 1
     assert f"needs about {need:.0f} MB" in result.output and "--roi" in result.output
     assert (tmp_path / "o" / "small").is_dir()  # the batch went on
-    workers, why = plan_workers([big], 4, budget_mb=2.5 * need)
+    workers, why = plan_workers([big] * 4, 4, budget_mb=2.5 * need)  # four such files, room for two
     assert workers == 2 and "instead of 4" in why
+    assert plan_workers([big], 4, budget_mb=2.5 * need) == (1, None)  # one file: one worker, no message
 
 
 def test_learned_separation_plans_with_its_larger_need():
