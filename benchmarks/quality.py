@@ -25,13 +25,19 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import tifffile
-from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from real_accuracy import BAM_PIXEL_NM, BAM_ROWS, REALDATA, arda, manual_instances, shift_to_sem  # noqa: E402
+from real_accuracy import (  # noqa: E402
+    REALDATA,
+    arda,
+    bam_fields,
+    emps_images,
+    interior,
+    manual_instances,
+    shift_to_sem,
+)
 
-from nanosizer.io import Micrograph, read_micrographs  # noqa: E402
+from nanosizer.io import Micrograph  # noqa: E402
 from nanosizer.metrics import instance_counts  # noqa: E402
 from nanosizer.pipeline import analyze_micrograph  # noqa: E402
 from nanosizer.quality import VERDICTS  # noqa: E402
@@ -56,19 +62,9 @@ def _row(set_name: str, image: str, result, counts: dict) -> dict:
     }
 
 
-def _inner(instances: np.ndarray) -> np.ndarray:
-    """Which truth labels (1..N) do not touch the image border."""
-    edge = np.unique(np.concatenate([instances[0], instances[-1], instances[:, 0], instances[:, -1]]))
-    return ~np.isin(np.arange(1, instances.max() + 1), edge)
-
-
 def emps(settings: Settings):
-    folder = REALDATA / "emps-test-darkfg"
-    for path in sorted((folder / "images").glob("*.png")):
-        instances = np.asarray(Image.open(folder / "segmaps" / path.name)).astype(np.int64)
-        instances = np.unique(instances, return_inverse=True)[1].reshape(instances.shape)
-        result = analyze_micrograph(read_micrographs(path, pixel_size_nm=1.0)[0], settings)
-        yield _row("EMPS", path.stem, result, instance_counts(result.labels, instances, _inner(instances)))
+    for name, result, instances in emps_images(settings):
+        yield _row("EMPS", name, result, instance_counts(result.labels, instances, interior(instances)))
 
 
 def arda_images(settings: Settings):
@@ -77,17 +73,12 @@ def arda_images(settings: Settings):
 
 
 def bam(settings: Settings):
-    folder = REALDATA / "bam-tio2-tsem"
-    crop = settings.replace(roi=(0, 0, BAM_ROWS, 1024))
-    for field in pd.read_csv(folder / "fields.csv").itertuples():
-        path = folder / "tsem" / f"{field.tsem_id}.tif"
-        result = analyze_micrograph(read_micrographs(path, pixel_size_nm=BAM_PIXEL_NM)[0], crop)
-        manual = tifffile.imread(folder / "mask_manual" / f"{field.sem_id}_m.tif")[:BAM_ROWS] > 0
+    for field, result, manual in bam_fields(settings):
         instances, _ = manual_instances(manual)
         instances = np.unique(instances, return_inverse=True)[1].reshape(instances.shape)
         dx, dy = field.tsem_to_sem_translation_px_x, field.tsem_to_sem_translation_px_y
         labels, _ = shift_to_sem(result.labels, dx, dy)
-        yield _row("BAM", str(field.tsem_id), result, instance_counts(labels, instances, _inner(instances)))
+        yield _row("BAM", str(field.tsem_id), result, instance_counts(labels, instances, interior(instances)))
 
 
 def generated(settings: Settings, n: int, size: int):

@@ -43,21 +43,29 @@ BAM_PIXEL_NM = 7.34375
 BAM_ROWS = 712
 
 
-def emps(settings: Settings) -> tuple[Confusion, list[float], list[dict], list[float]]:
-    """Pooled confusion, per-image IoU, per-image :func:`instance_counts` and separation times."""
+def interior(instances: np.ndarray) -> np.ndarray:
+    """Which truth labels (1..N) do not touch the image border (the others are neutral)."""
+    edge = np.unique(np.concatenate([instances[0], instances[-1], instances[:, 0], instances[:, -1]]))
+    return ~np.isin(np.arange(1, instances.max() + 1), edge)
+
+
+def emps_images(settings: Settings):
+    """(image name, result, truth instances 1..N) for each EMPS test crop, pixel size 1."""
     folder = REALDATA / "emps-test-darkfg"
-    total, per_image, counts, seconds = Confusion(np.zeros((2, 2), np.int64)), [], [], []
     for path in sorted((folder / "images").glob("*.png")):
         instances = np.asarray(Image.open(folder / "segmaps" / path.name)).astype(np.int64)
         instances = np.unique(instances, return_inverse=True)[1].reshape(instances.shape)  # 1..N
-        micrograph = read_micrographs(path, pixel_size_nm=1.0)[0]
-        result = analyze_micrograph(micrograph, settings)
+        yield path.stem, analyze_micrograph(read_micrographs(path, pixel_size_nm=1.0)[0], settings), instances
+
+
+def emps(settings: Settings) -> tuple[Confusion, list[float], list[dict], list[float]]:
+    """Pooled confusion, per-image IoU, per-image :func:`instance_counts` and separation times."""
+    total, per_image, counts, seconds = Confusion(np.zeros((2, 2), np.int64)), [], [], []
+    for _, result, instances in emps_images(settings):
         conf = Confusion.of(result.segmentation, instances > 0)
         total = total + conf
         per_image.append(conf.metrics()["iou_particle"])
-        edge = np.unique(np.concatenate([instances[0], instances[-1], instances[:, 0], instances[:, -1]]))
-        inner = ~np.isin(np.arange(1, instances.max() + 1), edge)
-        counts.append(instance_counts(result.labels, instances, inner))
+        counts.append(instance_counts(result.labels, instances, interior(instances)))
         seconds.append(result.timings["separate_s"])
     return total, per_image, counts, seconds
 
@@ -93,18 +101,24 @@ def median_instance_ecd(mask: np.ndarray) -> float:
     return float(np.median(ecd_nm(sizes[np.unique(labels[labels > 0])])))
 
 
+def bam_fields(settings: Settings):
+    """(field row of fields.csv, result, manual mask in the SEM frame) for each BAM field: the
+    TSEM image analysed without its info bar at 7.34375 nm/px."""
+    folder = REALDATA / "bam-tio2-tsem"
+    crop = settings.replace(roi=(0, 0, BAM_ROWS, 1024))
+    for field in pd.read_csv(folder / "fields.csv").itertuples():
+        micrograph = read_micrographs(folder / "tsem" / f"{field.tsem_id}.tif", pixel_size_nm=BAM_PIXEL_NM)[0]
+        manual = tifffile.imread(folder / "mask_manual" / f"{field.sem_id}_m.tif")[:BAM_ROWS] > 0
+        yield field, analyze_micrograph(micrograph, crop), manual
+
+
 def bam(settings: Settings) -> tuple[Confusion, list[dict]]:
     folder = REALDATA / "bam-tio2-tsem"
-    fields = pd.read_csv(folder / "fields.csv")
     total, rows = Confusion(np.zeros((2, 2), np.int64)), []
-    crop = settings.replace(roi=(0, 0, BAM_ROWS, 1024))
-    for field in fields.itertuples():
-        micrograph = read_micrographs(folder / "tsem" / f"{field.tsem_id}.tif", pixel_size_nm=BAM_PIXEL_NM)[0]
-        result = analyze_micrograph(micrograph, crop)
+    for field, result, manual in bam_fields(settings):
         pred, window = shift_to_sem(
             result.segmentation, field.tsem_to_sem_translation_px_x, field.tsem_to_sem_translation_px_y
         )
-        manual = tifffile.imread(folder / "mask_manual" / f"{field.sem_id}_m.tif")[:BAM_ROWS] > 0
         conf = Confusion.of(pred[window], manual[window])
         total = total + conf
         found = result.particles["equivalent_diameter_nm"]

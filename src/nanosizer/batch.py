@@ -130,6 +130,16 @@ def run_hash(settings: Settings, pixel_size_nm: float | None = None, mask: np.nd
     return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def _sample_of(path: Path, opts: BatchOptions, out_dir: Path) -> str:
+    """The sample an image file belongs to: its own (``sample_by_file``), its folder's
+    (``sample_by_folder``), the one named, else the output folder's name."""
+    if opts.sample_by_file:
+        return path.stem
+    if opts.sample_by_folder:
+        return path.parent.name
+    return opts.sample or out_dir.name
+
+
 def _unique_stems(files: list[Path]) -> list[str]:
     used: set[str] = set()
     stems = []
@@ -283,13 +293,7 @@ def run_batch(
             path=path,
             out_dir=out_dir,
             stem=stem,
-            sample=(
-                path.stem
-                if opts.sample_by_file
-                else path.parent.name
-                if opts.sample_by_folder
-                else (opts.sample or out_dir.name)
-            ),
+            sample=_sample_of(path, opts, out_dir),
             settings=settings,
             pixel_size_nm=opts.pixel_size_nm,
             mask=mask_array,

@@ -109,9 +109,7 @@ def _finite(value):
 def _plain(value):
     if isinstance(value, np.generic):
         return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, Path):
+    if isinstance(value, Path):  # arrays never get here: _finite made them lists
         return str(value)
     raise TypeError(f"cannot write {type(value).__name__} to JSON")
 

@@ -337,12 +337,10 @@ def image_status(summary: dict) -> tuple[str, bool]:
         f"{summary['image']}: {summary['count']} particle(s), {summary['excluded_region_count']} "
         f"region(s) excluded ({100 * share:.0f} % of the particle area not measured)"
     )
-    quality = summary.get("quality") or {}
-    verdict = quality.get("verdict", "ok")
-    if verdict != "ok":
-        reasons = "; ".join(quality.get("reasons", []))
-        text = f"WARNING {text}; {verdict.upper()}: {reasons}; see overlay.png"
-        if verdict == "unreliable":
+    quality = Quality.from_summary(summary)
+    if quality is not None and quality.verdict != "ok":
+        text = f"WARNING {text}; {quality.text}; see overlay.png"
+        if quality.verdict == "unreliable":
             text += " (kept out of the sample's statistics unless --keep-unreliable)"
         return text, True
     warn = share > UNMEASURED_WARNING

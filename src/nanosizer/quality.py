@@ -47,10 +47,18 @@ class Quality:
     def to_dict(self) -> dict:
         return {"verdict": self.verdict, "reasons": list(self.reasons), "signals": dict(self.signals)}
 
+    @classmethod
+    def from_summary(cls, summary: dict) -> Quality | None:
+        """The verdict an image's ``summary.json`` holds (None for one written before verdicts)."""
+        quality = summary.get("quality")
+        if not quality:
+            return None
+        return cls(quality["verdict"], tuple(quality.get("reasons", ())), quality.get("signals", {}))
+
     @property
     def text(self) -> str:
-        """The verdict and its reasons in one line."""
-        return self.verdict if not self.reasons else f"{self.verdict}: {'; '.join(self.reasons)}"
+        """The verdict in capitals and its reasons, in one line (banner, console, napari)."""
+        return f"{self.verdict.upper()}: {'; '.join(self.reasons)}"
 
 
 def image_signals(

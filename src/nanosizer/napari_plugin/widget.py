@@ -384,7 +384,7 @@ class ParticleAnalysisWidget(QWidget):
         text += f", {edited} edited" if edited else ""
         quality = self.result.quality
         if quality is not None and quality.verdict != "ok":  # say it where the user looks
-            text = f"{quality.verdict.upper()}: {'; '.join(quality.reasons)}. {text}"
+            text = f"{quality.text}. {text}"
         return text
 
     def _say(self, text: str, error: bool = False) -> None:

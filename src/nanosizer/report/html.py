@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..files import write_text
+from ..quality import Quality
 
 STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1100px;
@@ -194,16 +195,17 @@ def write_report(
 
 
 def _verdict(summary: dict) -> str:
-    return (summary.get("quality") or {}).get("verdict", "")
+    quality = Quality.from_summary(summary)
+    return "" if quality is None else quality.verdict
 
 
 def _badge(summary: dict) -> str:
     """The image's quality verdict as a coloured badge, its reasons as the tooltip."""
-    verdict = _verdict(summary)
-    if not verdict:
+    quality = Quality.from_summary(summary)
+    if quality is None:
         return ""
-    reasons = html.escape("; ".join((summary.get("quality") or {}).get("reasons", [])), quote=True)
-    return f"<span class='badge {verdict}' title='{reasons}'>{verdict}</span>"
+    reasons = html.escape("; ".join(quality.reasons), quote=True)
+    return f"<span class='badge {quality.verdict}' title='{reasons}'>{quality.verdict}</span>"
 
 
 def _quality_section(summaries: dict[str, dict], left_out) -> str:
@@ -213,7 +215,7 @@ def _quality_section(summaries: dict[str, dict], left_out) -> str:
         return ""
     parts = ["<h2 class='bad'>Images that could not be analysed reliably</h2><ul>"]
     for name, s in flagged.items():
-        reasons = "; ".join((s.get("quality") or {}).get("reasons", []))
+        reasons = "; ".join(Quality.from_summary(s).reasons)
         where = " <b>Left out of the statistics.</b>" if name in left_out else ""
         parts.append(f"<li>{_badge(s)} <b>{html.escape(name)}</b>: {html.escape(reasons)}.{where}</li>")
     parts.append(

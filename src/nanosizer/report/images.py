@@ -65,9 +65,7 @@ def overlay_image(
         )
         rgb = with_banner(rgb, text, (60, 40, 0), below=True)
     if quality is not None and quality.verdict in BANNER_RGB:
-        rgb = with_banner(
-            rgb, f"{quality.verdict.upper()}: {'; '.join(quality.reasons)}", BANNER_RGB[quality.verdict]
-        )
+        rgb = with_banner(rgb, quality.text, BANNER_RGB[quality.verdict])
     return rgb
 
 

@@ -9,6 +9,7 @@ import pandas as pd
 
 from ..files import write_csv, write_json, write_labels_tiff, write_png, write_xlsx
 from ..measure import describe_measures
+from ..quality import Quality
 from .images import overlay_image
 from .outlines import outlines_geojson
 
@@ -53,5 +54,7 @@ def summary_row(image: str, table: pd.DataFrame, pixel_size_nm: float | None) ->
 def quality_columns(summary: dict) -> dict:
     """``quality`` and ``quality_reasons`` of an image's row in ``summary.csv``, from its summary
     (:mod:`nanosizer.quality`; empty for a summary written before verdicts existed)."""
-    quality = summary.get("quality") or {}
-    return {"quality": quality.get("verdict", ""), "quality_reasons": "; ".join(quality.get("reasons", []))}
+    quality = Quality.from_summary(summary)
+    if quality is None:
+        return {"quality": "", "quality_reasons": ""}
+    return {"quality": quality.verdict, "quality_reasons": "; ".join(quality.reasons)}
