@@ -229,6 +229,50 @@ def test_catalyst_haadf_puts_bright_particles_on_a_support_heap_with_vacuum_arou
     np.testing.assert_array_equal(again.image, scene.image)
 
 
+def test_a_particle_on_a_thick_support_stays_bright_in_linear_dark_field():
+    from nanosizer.synth.artefacts import dark_field
+
+    support, particle = 2.0, 0.3  # attenuations: a thick grain, a small metal particle on it
+    transmitted = np.exp(-np.array([0.0, support, support + particle]))  # vacuum, grain, both
+    saturating = dark_field(transmitted, np.random.default_rng(0))
+    linear = dark_field(transmitted, np.random.default_rng(0), linear=True)
+    assert linear[2] - linear[1] == pytest.approx(particle, rel=1e-3)  # adds up: Z-contrast
+    assert saturating[2] - saturating[1] < 0.05  # the saturating model hides it
+    assert linear[0] == saturating[0]  # same detector offset: vacuum reads alike
+
+
+def test_training_v7_rebalances_the_modes_and_keeps_the_held_out_family_out():
+    drawn = [preset_params("training-v7", np.random.default_rng(seed), 256) for seed in range(300)]
+    haadf = sum(p.dark_field and p.support_heap > 0 for p in drawn)
+    grain = sum(p.phase_grain > 0 and p.graphitic == 0 for p in drawn)
+    assert 32 <= haadf <= 70 and 8 <= grain <= 35  # 16 % and 7 % of 300
+    assert all(p.haadf_linear for p in drawn if p.dark_field and p.support_heap > 0)
+    assert not any(p.support > 0 for p in drawn)
+
+
+def test_training_v8_adds_diffraction_contrast_to_bright_field_replay_only():
+    drawn = [preset_params("training-v8", np.random.default_rng(seed), 256) for seed in range(300)]
+    bragg = [p for p in drawn if p.diffraction > 0]
+    assert 40 <= len(bragg) <= 100  # a third of the ~69 % replay scenes
+    assert not any(p.dark_field or p.support_heap > 0 for p in bragg)
+
+
+def test_diffraction_contrast_darkens_a_share_of_the_particles_only():
+    params = preset_params("overlap-low", np.random.default_rng(3), 384)
+    plain = generate(params, np.random.default_rng(3))
+    params.diffraction = 0.4
+    bragg = generate(params, np.random.default_rng(3))
+    np.testing.assert_array_equal(bragg.mask, plain.mask)  # same particles, same truth
+    darkness = []
+    ids = np.arange(1, plain.labels.max() + 1)
+    for scene in (plain, bragg):
+        image = scene.image.astype(float)
+        darkness.append(np.median(image[~scene.mask]) - ndi.mean(image, scene.labels, ids))
+    ratio = np.array(darkness[1]) / np.array(darkness[0])
+    assert 0.1 < (ratio > 1.3).mean() < 0.7  # a share much darker...
+    assert (np.abs(ratio - 1) < 0.15).mean() > 0.3  # ...the rest as before
+
+
 def test_catalyst_bf_has_small_dark_particles_on_fringed_carbon():
     scene = synth("catalyst-bf", rng=1, size=256)
     params = scene.params

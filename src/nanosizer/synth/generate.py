@@ -85,6 +85,8 @@ def generate(
         if rendered is None:
             continue
         top, left, thick, mask = rendered
+        if params.diffraction > 0 and rng.random() < params.diffraction:
+            thick = thick * np.exp(rng.uniform(np.log(1.5), np.log(4.0)))  # diffraction contrast
         if params.fringes > 0 and particle.structure != "hollow":
             period = max(2.5, rng.uniform(0.2, 0.4) / px)
             thick = thick * (1 + params.fringes * fringes(thick.shape, rng, period))
@@ -120,7 +122,7 @@ def generate(
     if params.drift_px > 0:
         intensity = drift_blur(intensity, rng, params.drift_px)
     if params.dark_field:
-        intensity = dark_field(intensity, rng)
+        intensity = dark_field(intensity, rng, params.haadf_linear)
     image = detector(intensity.astype(np.float32), params, rng)
     if params.scan_noise > 0:  # after the probe's blur: each scan line read on its own
         image = _as_dtype(scan_lines(image.astype(np.float32), rng, params.scan_noise), image.dtype)

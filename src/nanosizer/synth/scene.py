@@ -47,6 +47,7 @@ class SceneParams:
     support: float = 0.0  # crystalline oxide support under the particles: attenuation of its grains
     support_px: float = 40.0  # typical support grain size in px
     dark_field: bool = False  # HAADF-STEM polarity: particles bright on a dark background
+    haadf_linear: bool = False  # dark field grows with projected thickness, unsaturated (thick supports)
     grain_px: float = 4.0  # typical grain size in px
     lattice_contrast: float = 0.0  # fringes as a particle's own contrast (relative intensity)
     fresnel: float = 0.0  # defocus fringe at particle edges (relative intensity)
@@ -65,6 +66,7 @@ class SceneParams:
     raft_order: float = 1.0  # 1: hexagonal lattice; towards 0 the positions jitter (random packing)
     raft_vacancy: float = 0.0  # share of lattice sites left empty
     raft_second_layer: float = 0.0  # share of a raft's hollows holding a particle of a second layer
+    diffraction: float = 0.0  # share of particles in a Bragg orientation: 1.5-4x darker (bright field)
     seed_note: str = ""
     extra: dict = field(default_factory=dict)
 
