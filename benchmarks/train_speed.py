@@ -2,6 +2,13 @@
 
     python benchmarks/train_speed.py [--device cpu|cuda] [--batch 8 32] [--steps 20]
     python benchmarks/train_speed.py --device cuda --batch 32 --plan-seconds 400
+    python benchmarks/train_speed.py --device cuda --batch 32 --breakdown
+
+``--breakdown`` says where a step's time goes (issue 30): the augmented batch alone, the
+optimiser step alone on a fixed batch, the step with the distilling teacher's forward pass,
+and the two together as the loop runs them (pipelined: the host queues the next batch while
+the device computes) and serialised (the host waiting for the device after every step, as a
+blocking host-to-device copy makes it).
 
 Each step is what ``nanosizer train`` does (augmented views cut from an in-memory pool,
 forward, loss, backward, AdamW; bf16 autocast on a GPU); the pool holds random scenes, since
@@ -14,6 +21,8 @@ from __future__ import annotations
 
 import argparse
 import time
+from functools import partial
+from types import SimpleNamespace
 
 import numpy as np
 import torch
@@ -45,6 +54,61 @@ def steps_per_second(device: str, batch: int, steps: int, tile: int = 256) -> fl
     return steps / (time.perf_counter() - t0)
 
 
+def breakdown(
+    device: str, batch: int, steps: int, tile: int = 256, compiled: bool = False
+) -> dict[str, float]:
+    """Milliseconds per step of each part (see the module docstring), each after a warm-up;
+    ``compiled`` adds the optimiser step of the network under ``torch.compile`` (fused
+    elementwise work: what is left when kernel launches and memory traffic are cut)."""
+    recipe = Recipe(device=device, batch=batch, tile=tile, distill=1.0)
+    rng = np.random.default_rng(0)
+    pool = Pool(rng.integers(0, 256, (16, 512, 512), dtype=np.uint8), rng.random((16, 512, 512)) < 0.3)
+    if device != "cpu":
+        pool = device_pool(pool, device)
+    model = DeepLabV3Plus(recipe.decoder_channels).to(device, memory_format=torch.channels_last).train()
+    teacher = DeepLabV3Plus(recipe.decoder_channels).to(device, memory_format=torch.channels_last).eval()
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    fixed = augmented_batch(pool, rng, batch, tile)
+
+    def sync() -> None:
+        if device != "cpu":
+            torch.cuda.synchronize()
+
+    parts = {
+        "augmented batch": lambda: augmented_batch(pool, rng, batch, tile),
+        "optimiser step (fixed batch)": lambda: train_step(model, opt, *fixed, recipe, 1e-3),
+        "step + teacher (distill)": lambda: train_step(model, opt, *fixed, recipe, 1e-3, teacher),
+        "batch + step, pipelined": lambda: train_step(
+            model, opt, *augmented_batch(pool, rng, batch, tile), recipe, 1e-3
+        ),
+        "batch + step, serialised": lambda: (
+            train_step(model, opt, *augmented_batch(pool, rng, batch, tile), recipe, 1e-3),
+            sync(),
+        ),
+    }
+    if compiled:
+        modes = ("default", "reduce-overhead") if device != "cpu" else ("default",)
+        for mode in modes:  # reduce-overhead: CUDA graphs replay the launches
+            fast = SimpleNamespace(logits=torch.compile(model.logits, mode=mode))  # all train_step calls
+            parts[f"step, torch.compile {mode}"] = partial(train_step, fast, opt, *fixed, recipe, 1e-3)
+    times = {}
+    for name, part in parts.items():
+        try:
+            for _ in range(3):
+                part()
+        except Exception as exc:  # a compiler that fails here is a result too
+            print(f"{name}: failed ({type(exc).__name__}: {str(exc)[:200]})")
+            times[name] = float("nan")
+            continue
+        sync()
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            part()
+        sync()
+        times[name] = 1000 * (time.perf_counter() - t0) / steps
+    return times
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu")
@@ -52,10 +116,18 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--threads", type=int, default=2, help="CPU threads of torch")
     parser.add_argument("--plan-seconds", type=float, help="print steps=N that fit in this time")
+    parser.add_argument("--breakdown", action="store_true", help="where a step's time goes")
+    parser.add_argument("--compile", action="store_true", help="with --breakdown: also torch.compile")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.backends.cudnn.benchmark = True
     name = torch.cuda.get_device_name() if args.device.startswith("cuda") else f"CPU, {args.threads} threads"
+    if args.breakdown:
+        print(f"where a training step's time goes, batch {args.batch[0]} of 256², {name}")
+        print(f"{'part':<30} {'ms/step':>8}")
+        for part, ms in breakdown(args.device, args.batch[0], args.steps, compiled=args.compile).items():
+            print(f"{part:<30} {ms:>8.2f}")
+        return
     print(f"training step, DeepLabv3+ R18, 256² tiles, {name}")
     print(f"{'batch':>6} {'steps/s':>9} {'tiles/s':>9} {'s/step':>8}")
     rates = []

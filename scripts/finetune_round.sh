@@ -6,10 +6,14 @@
 #   2. the shipped shape branch (read back from the shipped file) fine-tuned on the new
 #      segmenter's features, on training-shapes-v5 as the shipped branch was;
 #   3. the float model split into pieces that a lent machine can send back (16 MiB each).
+# PRESET picks the mix (training-v6: runs A and B; training-v7: run C), DISTILL > 0 keeps what
+# the shipped model knows on the tiles it already gets right (``nanosizer train --distill``),
+# PROFILE=1 first prints where a step's time goes (benchmarks/train_speed.py --breakdown).
 # Each stage is skipped when its output exists, and the segmenter resumes from its last.pt, so
 # the same command can be run again after a command limit cut it short.
 #
-#   scripts/finetune_round.sh OUT cuda
+#   scripts/finetune_round.sh OUT cuda                                   # A
+#   PRESET=training-v7 DISTILL=1 PROFILE=1 scripts/finetune_round.sh OUT cuda   # C
 #   STEPS=4 POOL=8 SHAPE_SCENES=8 SHAPE_STEPS=4 scripts/finetune_round.sh /tmp/ft cpu   # toy check
 set -euo pipefail
 OUT=${1:?output folder}
@@ -22,12 +26,19 @@ MINUTES=${MINUTES:-5.5}
 SHAPE_SCENES=${SHAPE_SCENES:-1200}
 SHAPE_STEPS=${SHAPE_STEPS:-3000}
 SHAPE_LR=${SHAPE_LR:-3e-4}
+PRESET=${PRESET:-training-v6}
+DISTILL=${DISTILL:-0}
 SHIPPED=$(python3 -c "from nanosizer.segment.network import default_model_path; print(default_model_path())")
 mkdir -p "$OUT"
+if [ "${PROFILE:-0}" = 1 ]; then
+    PROFILE_STEPS=50; [ "$DEVICE" = cpu ] && PROFILE_STEPS=2
+    python3 "$(dirname "$0")/../benchmarks/train_speed.py" --device "$DEVICE" --batch "$BATCH" \
+        --steps "$PROFILE_STEPS" --breakdown | tee "$OUT/step_breakdown.txt"
+fi
 if [ ! -f "$OUT/segmenter.onnx" ]; then
     python3 -m nanosizer train "$OUT/segmenter" --init shipped --device "$DEVICE" --batch "$BATCH" --lr "$LR" \
         --steps "$STEPS" --pool "$POOL" --val-every "$(( STEPS < 1500 ? STEPS : 1500 ))" --seed 11 \
-        --preset training-v6 --max-minutes "$MINUTES" --export "$OUT/segmenter.onnx"
+        --preset "$PRESET" --distill "$DISTILL" --max-minutes "$MINUTES" --export "$OUT/segmenter.onnx"
 fi
 if [ ! -f "$OUT/model.onnx" ]; then
     python3 -m nanosizer.train.shapes --segmenter "$OUT/segmenter.onnx" --out "$OUT/shapes" \

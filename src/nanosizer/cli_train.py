@@ -51,6 +51,22 @@ def train(
     max_minutes: Annotated[
         float | None, typer.Option("--max-minutes", help="Validate, save and stop past this wall time.")
     ] = None,
+    distill: Annotated[
+        float,
+        typer.Option(
+            "--distill",
+            help="Keep what the --init model knows: on tiles it already gets right (IoU >= 0.8 with "
+            "the truth) also match its output, with this weight (0: off).",
+            min=0.0,
+        ),
+    ] = 0.0,
+    freeze_encoder: Annotated[
+        bool,
+        typer.Option(
+            "--freeze-encoder",
+            help="Train ASPP, decoder and head only; the encoder keeps the --init weights.",
+        ),
+    ] = False,
 ) -> None:
     """Train the segmentation network (train extra).
 
@@ -77,6 +93,8 @@ def train(
         preset=preset,
         init=_initial_weights(init),
         device=device,
+        distill=distill,
+        freeze_encoder=freeze_encoder,
     )
     try:
         best = run_training(

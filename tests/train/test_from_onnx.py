@@ -34,6 +34,12 @@ def _exported(tmp_path, decoder_channels=16):
     return model, export_onnx(tmp_path / "ref.pt", tmp_path / "ref.onnx")
 
 
+def _stage(**changes) -> Recipe:
+    """A two-step training stage on four tiny scenes, for the 16-channel network of :func:`_exported`."""
+    tiny = dict(steps=2, batch=2, tile=64, pool_size=4, val_size=2, scene_size=128, val_every=2)
+    return Recipe(**{**tiny, "decoder_channels": 16, "warmup": 1, **changes})
+
+
 def test_module_path_follows_the_exporters_node_names():
     assert module_path("/encoder/stem/stem.0/stem.0.0/Conv") == "encoder.stem.0.0"
     assert module_path("/encoder/layer4/layer4.0/shortcut/shortcut.0/Conv") == "encoder.layer4.0.shortcut.0"
@@ -69,20 +75,7 @@ def test_int8_weights_are_dequantised_to_within_half_a_step(tmp_path):
 
 def test_a_stage_started_from_onnx_keeps_its_batch_norms_fixed(tmp_path):
     _, path = _exported(tmp_path)
-    recipe = Recipe(
-        steps=2,
-        batch=2,
-        tile=64,
-        pool_size=4,
-        val_size=2,
-        scene_size=128,
-        val_every=2,
-        decoder_channels=16,
-        init=str(path),
-        lr=1e-3,
-        warmup=1,
-    )
-    train(tmp_path / "stage", recipe, progress=False, workers=1)
+    train(tmp_path / "stage", _stage(init=str(path), lr=1e-3), progress=False, workers=1)
     state = torch.load(tmp_path / "stage" / "last.pt", weights_only=False)
     assert state["recipe"]["frozen_bn"] is True
     start = state_from_onnx(path, 16)
@@ -134,3 +127,41 @@ def test_fine_tuning_on_own_data_only_takes_the_width_from_the_model(tmp_path):
     assert saved["decoder_channels"] == 16 and saved["frozen_bn"] is True  # not the default 128
     with pytest.raises(ValueError, match="--data"):
         train(tmp_path / "none", recipe, progress=False, workers=1)
+
+
+def test_distillation_covers_only_tiles_the_starting_model_already_gets_right():
+    from nanosizer.train.loop import distillation_loss
+
+    target = torch.zeros(3, 1, 8, 8)
+    target[:2, :, 2:6, 2:6] = 1
+    teacher = torch.zeros(3, 1, 8, 8)
+    teacher[0, :, 2:6, 2:6] = 0.9  # right on tile 0
+    teacher[1, :, 0:2, 0:2] = 0.9  # wrong on tile 1; tile 2 empty and empty: right
+    logits = torch.zeros(3, 1, 8, 8, requires_grad=True)
+    loss, share = distillation_loss(logits, target, teacher, 0.8)
+    assert share.item() == pytest.approx(2 / 3)
+    loss.backward()
+    assert logits.grad[1].abs().sum() == 0  # nothing pulls towards the wrong tile's teacher
+    assert logits.grad[0].abs().sum() > 0 and logits.grad[2].abs().sum() > 0
+
+
+def test_a_distilled_stage_needs_a_starting_model_and_trains_with_one(tmp_path):
+    _, path = _exported(tmp_path)
+    recipe = _stage(distill=1.0)
+    with pytest.raises(ValueError, match="--init"):
+        train(tmp_path / "none", recipe, progress=False, workers=1)
+    recipe = Recipe(**{**asdict(recipe), "init": str(path)})
+    train(tmp_path / "kept", recipe, progress=False, workers=1)
+    state = torch.load(tmp_path / "kept" / "last.pt", weights_only=False)
+    assert state["recipe"]["distill"] == 1.0 and state["step"] == 2
+
+
+def test_a_frozen_encoder_keeps_its_weights_while_the_decoder_learns(tmp_path):
+    _, path = _exported(tmp_path)
+    recipe = _stage(init=str(path), freeze_encoder=True, lr=1e-2)
+    train(tmp_path / "decoder", recipe, progress=False, workers=1)
+    trained = torch.load(tmp_path / "decoder" / "last.pt", weights_only=False)["model"]
+    start = state_from_onnx(path, 16)
+    encoder = [k for k in start if k.startswith("encoder.")]
+    assert encoder and all(torch.equal(trained[k], start[k]) for k in encoder)
+    assert not torch.equal(trained["decoder.0.1.weight"], start["decoder.0.1.weight"])

@@ -170,18 +170,11 @@ def augmented_batch(pool: Pool, rng: np.random.Generator, batch: int, tile: int 
     import torch
     import torch.nn.functional as F
 
-    idx = rng.integers(len(pool), size=batch)
-    on_device = isinstance(pool.images, torch.Tensor)  # a pool in (GPU) device memory
-    if on_device:
-        device = pool.images.device
-        picked = torch.from_numpy(idx).to(device)
-        src = pool.images[picked].float().div_(255).unsqueeze(1)
-        msk = pool.masks[picked].float().unsqueeze(1)
-    else:
-        device = torch.device("cpu")
-        src = torch.from_numpy(pool.images[idx]).float().div_(255).unsqueeze(1)
-        msk = torch.from_numpy(pool.masks[idx]).float().unsqueeze(1)
+    # Every random number is drawn here on the host, in one fixed order, and crosses to the
+    # device in one pinned, non-blocking copy: a blocking copy per value would make the host
+    # wait for the previous step's kernels each time (on a GPU, most of a step's 25 ms).
     size = pool.images.shape[1]
+    idx = rng.integers(len(pool), size=batch)
     # Scale: output tile covers tile*zoom source pixels; a quarter of the views show the whole image.
     zoom = np.exp(rng.uniform(np.log(0.5), np.log(2.0), batch))
     whole = rng.random(batch) < 0.25
@@ -194,26 +187,37 @@ def augmented_batch(pool: Pool, rng: np.random.Generator, batch: int, tile: int 
     theta = np.stack(
         [np.stack([cos * flip, -sin, centre[:, 0]], 1), np.stack([sin * flip, cos, centre[:, 1]], 1)], 1
     )
-    grid = F.affine_grid(
-        torch.from_numpy(theta).float().to(device), (batch, 1, tile, tile), align_corners=False
-    )
+    # Photometric: gamma, brightness/contrast, optional blur, noise. Values stay those of a
+    # micrograph normalised as a whole (as inference does), so tiles are not re-normalised.
+    gamma = np.exp(rng.uniform(-0.4, 0.4, batch))
+    gain = rng.uniform(0.8, 1.2, batch)
+    offset = rng.uniform(-0.1, 0.1, batch)
+    blur = rng.uniform(0.5, 1.5) if rng.random() < 0.3 else None
+    noise = rng.uniform(0, 0.06, batch)
+    on_device = isinstance(pool.images, torch.Tensor)  # a pool in (GPU) device memory
+    device = pool.images.device if on_device else torch.device("cpu")
+    packed = np.concatenate(
+        [theta.reshape(batch, 6), np.stack([gamma, gain, offset, noise, idx], 1)], 1
+    ).astype(np.float32)  # pool indices are exact in float32 (below 2**24)
+    values = torch.from_numpy(packed)
+    if device.type == "cuda":
+        values = values.pin_memory().to(device, non_blocking=True)
+    if on_device:
+        picked = values[:, 10].long()
+        src = pool.images[picked].float().div_(255).unsqueeze(1)
+        msk = pool.masks[picked].float().unsqueeze(1)
+    else:
+        src = torch.from_numpy(pool.images[idx]).float().div_(255).unsqueeze(1)
+        msk = torch.from_numpy(pool.masks[idx]).float().unsqueeze(1)
+    grid = F.affine_grid(values[:, :6].view(batch, 2, 3), (batch, 1, tile, tile), align_corners=False)
     x = F.grid_sample(src, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
     y = (
         F.grid_sample(msk, grid, mode="bilinear", padding_mode="reflection", align_corners=False) > 0.5
     ).float()
-
-    # Photometric: gamma, brightness/contrast, optional blur, noise. Values stay those of a
-    # micrograph normalised as a whole (as inference does), so tiles are not re-normalised.
-    def per_sample(values):
-        return torch.from_numpy(values).float().to(device).view(-1, 1, 1, 1)
-
-    gamma = per_sample(np.exp(rng.uniform(-0.4, 0.4, batch)))
-    gain = per_sample(rng.uniform(0.8, 1.2, batch))
-    offset = per_sample(rng.uniform(-0.1, 0.1, batch))
+    gamma, gain, offset, noise = (values[:, i].view(-1, 1, 1, 1) for i in range(6, 10))
     x = x.clamp(0, 1).pow(gamma) * gain + offset
-    if rng.random() < 0.3:
-        x = gaussian_blur(x, rng.uniform(0.5, 1.5))
-    noise = per_sample(rng.uniform(0, 0.06, batch))
+    if blur is not None:
+        x = gaussian_blur(x, blur)
     if on_device:  # drawn where the batch is, from a generator seeded by ``rng``
         gen = torch.Generator(device).manual_seed(int(rng.integers(2**62)))
         x = x + noise * torch.randn(x.shape, generator=gen, device=device)

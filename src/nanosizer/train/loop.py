@@ -51,6 +51,9 @@ class Recipe:
     frozen_bn: bool = False  # batch norms stay fixed affine maps (weights from an ONNX file, folded)
     device: str = "cpu"  # "cuda": pool, batches and steps on the GPU, bf16 autocast
     pool_fill: float = 0.5  # on a GPU: fraction of the run by which the streaming pool is full
+    distill: float = 0.0  # weight of matching the --init model where it is already right (0: off)
+    distill_iou: float = 0.8  # "already right": its mask's IoU with a tile's truth at least this
+    freeze_encoder: bool = False  # train ASPP, decoder and head only (the CPU path of a fine-tune)
 
 
 def pool_target(recipe: Recipe, step: int) -> int:
@@ -79,13 +82,32 @@ def loss_fn(logits, target):
     return bce + dice.mean()
 
 
+def distillation_loss(logits, target, teacher_prob, min_iou: float):
+    """Keep what the starting model knows: binary cross-entropy towards its probabilities on the
+    tiles where its mask already agrees with the truth (IoU ≥ ``min_iou``; both empty counts),
+    averaged over the batch. Tiles of the new imaging modes, where it is wrong, learn from the
+    truth alone. Returns the loss and the share of tiles it covered."""
+    import torch
+    import torch.nn.functional as F
+
+    pred, truth = teacher_prob > 0.5, target > 0.5
+    inter = (pred & truth).sum(dim=(1, 2, 3)).float()
+    union = (pred | truth).sum(dim=(1, 2, 3)).float()
+    iou = torch.where(union > 0, inter / union.clamp(min=1), torch.ones_like(union))
+    known = (iou >= min_iou).float()
+    bce = F.binary_cross_entropy_with_logits(logits, teacher_prob, reduction="none").mean(dim=(1, 2, 3))
+    return (known * bce).mean(), known.mean()
+
+
 def training_mode(model, recipe: Recipe) -> None:
-    """Put the model in training mode; batch norms stay in eval mode when the recipe fixes them."""
+    """Put the model in training mode; batch norms stay in eval mode when the recipe fixes them
+    (all of them, or the encoder's when it is frozen)."""
     import torch
 
     model.train()
-    if recipe.frozen_bn:
-        for m in model.modules():
+    if recipe.frozen_bn or recipe.freeze_encoder:
+        fixed = model if recipe.frozen_bn else model.encoder
+        for m in fixed.modules():
             if isinstance(m, torch.nn.BatchNorm2d):
                 m.eval()
 
@@ -118,11 +140,12 @@ def recalibrate_batchnorm(model, pool: Pool, recipe: Recipe, batches: int = 12, 
     if recipe.frozen_bn:
         return
     rng = np.random.default_rng([recipe.seed, 7, seed])
-    norms = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    frozen = set(model.encoder.modules()) if recipe.freeze_encoder else set()
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d) and m not in frozen]
+    training_mode(model, recipe)
     for m in norms:
         m.reset_running_stats()
         m.momentum = None  # cumulative average
-    model.train()
     with torch.no_grad(), _autocast(recipe):
         for _ in range(batches):
             x, _ = augmented_batch(pool, rng, recipe.batch, recipe.tile)
@@ -143,16 +166,26 @@ def _autocast(recipe: Recipe):
     return contextlib.nullcontext()
 
 
-def train_step(model, opt, x, y, recipe: Recipe, lr: float):
-    """One optimiser step on a batch; returns the loss as a (not yet synchronised) tensor."""
+def train_step(model, opt, x, y, recipe: Recipe, lr: float, teacher=None):
+    """One optimiser step on a batch; returns the loss as a (not yet synchronised) tensor.
+
+    With a ``teacher`` (the starting model, frozen) and ``recipe.distill`` > 0, the loss adds
+    :func:`distillation_loss`.
+    """
     import torch
 
     for group in opt.param_groups:
         group["lr"] = lr
     opt.zero_grad(set_to_none=True)
+    x = x.contiguous(memory_format=torch.channels_last)
     with _autocast(recipe):
-        logits = model.logits(x.contiguous(memory_format=torch.channels_last))
+        logits = model.logits(x)
     loss = loss_fn(logits.float(), y)
+    if teacher is not None and recipe.distill > 0:
+        with torch.no_grad(), _autocast(recipe):
+            teacher_prob = teacher(x).float()
+        kept, _ = distillation_loss(logits.float(), y, teacher_prob, recipe.distill_iou)
+        loss = loss + recipe.distill * kept
     loss.backward()
     opt.step()
     return loss.detach()
@@ -217,12 +250,22 @@ def train(
     workers = workers or default_workers(streaming=gpu and data is None)
     # weights first: a bad --init fails before minutes of scene generation
     model = DeepLabV3Plus(recipe.decoder_channels).to(recipe.device, memory_format=torch.channels_last)
-    opt = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
+    if recipe.freeze_encoder:  # no gradient reaches the encoder: its features stay the shipped ones
+        model.encoder.requires_grad_(False)
+    trained = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(trained, lr=recipe.lr, weight_decay=recipe.weight_decay)
     step, best = 0, -1.0
     last = out / "last.pt"
     if recipe.init and not (resume and last.exists()):
         model.load_state_dict(start if start is not None else initial_weights(recipe.init))
         log.info("weights from %s", recipe.init)
+    teacher = None
+    if recipe.distill > 0:
+        if not recipe.init:
+            raise ValueError("distillation keeps what a starting model knows: it needs --init")
+        teacher = DeepLabV3Plus(recipe.decoder_channels).to(recipe.device, memory_format=torch.channels_last)
+        teacher.load_state_dict(start if start is not None else initial_weights(recipe.init))
+        teacher.eval().requires_grad_(False)
     scene_seed = recipe.seed * 1_000_003
     val = synthetic_pool(
         recipe.val_size, scene_seed + 10_000_000, recipe.scene_size, workers=workers, cache=cache
@@ -261,7 +304,7 @@ def train(
             pool.fill(pool_target(recipe, step))
         rng = np.random.default_rng([recipe.seed, step])  # batch depends only on (seed, step): resumable
         x, y = augmented_batch(pool, rng, recipe.batch, recipe.tile)
-        running.append(train_step(model, opt, x, y, recipe, learning_rate(recipe, step)))
+        running.append(train_step(model, opt, x, y, recipe, learning_rate(recipe, step), teacher))
         step += 1
         bar.update(1)
         if step % 50 == 0:
