@@ -74,6 +74,16 @@ class Settings:
         ),
         choices=POLARITIES,
     )
+    subtract_support_nm: float = setting(
+        0.0,
+        "float",
+        (
+            "Take the support beneath the particles away before the network: the largest particles' "
+            "diameter in nm (brightness that varies over larger distances is support). For particles "
+            "on thick, lumpy supports (HAADF-STEM of supported catalysts); 0 (the default): off."
+        ),
+        low=0,
+    )
     blur_sigma_px: float = setting(
         2.0,
         "float",

@@ -8,7 +8,7 @@ import functools
 import numpy as np
 
 from .cleanup import clean_mask
-from .preprocess import normalise, particle_signal
+from .preprocess import normalise, particle_signal, support_removed
 from .shapes import ShapeField
 from .threshold import otsu_separability, segment_threshold, threshold_probability
 
@@ -35,6 +35,13 @@ def segment_with_shapes(
         from .network import THRESHOLD, auto_zoom, input_maps, load_model, network_input
 
         data = network_input(image, settings.particles)  # normalised once, also for auto zoom
+        if settings.subtract_support_nm:
+            data = support_removed(data, settings.subtract_support_nm / pixel_size_nm)
+            if notes is not None:
+                notes.append(
+                    f"support taken away beneath particles up to {settings.subtract_support_nm:g} nm "
+                    "across before the network (--set subtract_support_nm)"
+                )
         zoom = settings.network_zoom
         if zoom == "auto":
             zoom = auto_zoom(data)
