@@ -76,7 +76,7 @@ def bare_forward(image: np.ndarray, model_path: str | None = None) -> float:
     best = np.inf
     for _ in range(2):
         tic = time.perf_counter()
-        model.session.run(None, {model.input_name: batch})
+        model.session.run(None, model.feed(batch))
         best = min(best, time.perf_counter() - tic)
     return best
 

@@ -8,7 +8,8 @@
 #   3. the float model split into pieces that a lent machine can send back (16 MiB each).
 # PRESET picks the mix (training-v6: runs A and B; training-v7: run C), DISTILL > 0 keeps what
 # the shipped model knows on the tiles it already gets right (``nanosizer train --distill``),
-# PROFILE=1 first prints where a step's time goes (benchmarks/train_speed.py --breakdown).
+# PROFILE=1 first prints where a step's time goes (benchmarks/train_speed.py --breakdown),
+# POLARITY=1 gives the segmenter the polarity plane as a second input (``--polarity-input``).
 # Each stage is skipped when its output exists, and the segmenter resumes from its last.pt, so
 # the same command can be run again after a command limit cut it short.
 #
@@ -28,6 +29,7 @@ SHAPE_STEPS=${SHAPE_STEPS:-3000}
 SHAPE_LR=${SHAPE_LR:-3e-4}
 PRESET=${PRESET:-training-v6}
 DISTILL=${DISTILL:-0}
+POLARITY_FLAG=""; [ "${POLARITY:-0}" = 1 ] && POLARITY_FLAG="--polarity-input"
 SHIPPED=$(python3 -c "from nanosizer.segment.network import default_model_path; print(default_model_path())")
 mkdir -p "$OUT"
 if [ "${PROFILE:-0}" = 1 ]; then
@@ -38,7 +40,7 @@ fi
 if [ ! -f "$OUT/segmenter.onnx" ]; then
     python3 -m nanosizer train "$OUT/segmenter" --init shipped --device "$DEVICE" --batch "$BATCH" --lr "$LR" \
         --steps "$STEPS" --pool "$POOL" --val-every "$(( STEPS < 1500 ? STEPS : 1500 ))" --seed 11 \
-        --preset "$PRESET" --distill "$DISTILL" --max-minutes "$MINUTES" --export "$OUT/segmenter.onnx"
+        --preset "$PRESET" --distill "$DISTILL" $POLARITY_FLAG --max-minutes "$MINUTES" --export "$OUT/segmenter.onnx"
 fi
 if [ ! -f "$OUT/model.onnx" ]; then
     python3 -m nanosizer.train.shapes --segmenter "$OUT/segmenter.onnx" --out "$OUT/shapes" \

@@ -67,6 +67,14 @@ def train(
             help="Train ASPP, decoder and head only; the encoder keeps the --init weights.",
         ),
     ] = False,
+    polarity_input: Annotated[
+        bool,
+        typer.Option(
+            "--polarity-input",
+            help="A second input channel says dark field (1) or bright field (0); from a one-channel "
+            "--init model its weights start at zero (the same network until trained).",
+        ),
+    ] = False,
 ) -> None:
     """Train the segmentation network (train extra).
 
@@ -95,6 +103,7 @@ def train(
         device=device,
         distill=distill,
         freeze_encoder=freeze_encoder,
+        in_channels=2 if polarity_input else 1,
     )
     try:
         best = run_training(

@@ -299,8 +299,8 @@ def test_training_scenes_of_dark_field_presets_are_inverted_as_inference_sees_th
     seed = next(
         s for s in range(50) if preset_params("training-v6", np.random.default_rng(s), 256).dark_field
     )
-    image, mask = _scene((seed, 256, "training-v6"))
-    assert mask.any() and image[mask].mean() < image[~mask].mean()  # particles dark, as trained
+    image, mask, dark = _scene((seed, 256, "training-v6"))
+    assert dark and mask.any() and image[mask].mean() < image[~mask].mean()  # particles dark, as trained
 
 
 def test_raft_packing_places_particles_close_packed_in_rafts():

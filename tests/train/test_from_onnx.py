@@ -165,3 +165,45 @@ def test_a_frozen_encoder_keeps_its_weights_while_the_decoder_learns(tmp_path):
     encoder = [k for k in start if k.startswith("encoder.")]
     assert encoder and all(torch.equal(trained[k], start[k]) for k in encoder)
     assert not torch.equal(trained["decoder.0.1.weight"], start["decoder.0.1.weight"])
+
+
+def test_a_polarity_plane_starts_as_the_one_channel_network_and_learns_to_use_it(tmp_path):
+    from nanosizer.segment.network import load_model, predict_probability
+    from nanosizer.train.model import polarity_plane, widened_input
+
+    reference, path = _exported(tmp_path)
+    wide = DeepLabV3Plus(16, in_channels=2)
+    wide.load_state_dict(widened_input(reference.state_dict(), 2))
+    wide.eval()
+    x = torch.rand(2, 1, 64, 64, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        expected = reference.logits(x)
+        for flag in (0, 1):  # the new channel's weights are zero: the same network either way
+            assert torch.allclose(wide.logits(polarity_plane(x, flag)), expected, atol=1e-5)
+    recipe = _stage(init=str(path), in_channels=2, lr=1e-2, preset="catalyst-haadf")  # plane 1: a gradient
+    train(tmp_path / "plane", recipe, progress=False, workers=1)
+    exported = export_onnx(tmp_path / "plane" / "last.pt", tmp_path / "plane.onnx")
+    state = state_from_onnx(exported)
+    assert state["encoder.stem.0.0.weight"].shape[1] == 2
+    assert state["encoder.stem.0.0.weight"][:, 1].abs().sum() > 0  # the plane's weights were trained
+    model = load_model(exported)
+    assert model.channels == 2 and load_model(path).channels == 1
+    image = np.random.default_rng(4).random((96, 96)).astype(np.float32)
+    bright, dark = (predict_probability(model, image, dark_field=flag) for flag in (False, True))
+    assert bright.shape == image.shape and not np.allclose(bright, dark)
+
+
+def test_a_two_channel_model_quantises_with_both_polarities_calibrated(tmp_path):
+    from nanosizer.train.model import widened_input
+    from nanosizer.train.quantize import calibration_images, quantize_onnx
+
+    reference, _ = _exported(tmp_path)
+    recipe = Recipe(decoder_channels=16, in_channels=2)
+    state = {"model": widened_input(reference.state_dict(), 2), "step": 0, "best_iou": 0.0}
+    state["recipe"] = asdict(recipe)
+    torch.save(state, tmp_path / "wide.pt")
+    wide = export_onnx(tmp_path / "wide.pt", tmp_path / "wide.onnx")
+    planes = [x[0, 1, 0, 0] for x in calibration_images(2, size=64, channels=2)]
+    assert planes == [0.0, 1.0]
+    small = quantize_onnx(wide, tmp_path / "wide_int8.onnx", n_calibration=2)
+    assert state_from_onnx(small)["encoder.stem.0.0.weight"].shape[1] == 2

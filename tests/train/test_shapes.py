@@ -28,7 +28,7 @@ def tiny_segmenter(tmp_path_factory):
 
 
 def test_shape_scenes_are_seeded_and_their_targets_agree():
-    image, objects, rays = shape_scene(7, 128)
+    image, objects, rays, dark = shape_scene(7, 128)
     again = shape_scene(7, 128)
     np.testing.assert_array_equal(image, again[0])
     assert objects.shape == (32, 32) and rays.shape == (32, 32, 32)

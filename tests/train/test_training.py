@@ -175,3 +175,20 @@ def test_train_and_quantize_refuse_bad_devices_and_files_clearly(tmp_path):
     result = runner.invoke(app, ["quantize", str(broken), str(tmp_path / "int8.onnx")])
     assert result.exit_code == 2 and "broken.onnx" in result.output and "quantised" in result.output
     assert not (tmp_path / "int8.onnx").exists()
+
+
+def test_pools_know_their_dark_field_scenes_and_batches_carry_the_plane():
+    from nanosizer.synth.presets import preset_params
+    from nanosizer.train.data import device_pool
+
+    pool = synthetic_pool(6, 40, 128, preset="training-v7", workers=1)
+    expected = [preset_params("training-v7", np.random.default_rng(40 + k), 128).dark_field for k in range(6)]
+    assert pool.dark.tolist() == expected and any(expected)
+    for source in (pool, device_pool(pool, "cpu")):
+        x, y = augmented_batch(source, np.random.default_rng(1), 8, 64, planes=True)
+        assert x.shape == (8, 2, 64, 64) and y.shape == (8, 1, 64, 64)
+        plain, _ = augmented_batch(source, np.random.default_rng(1), 8, 64)
+        assert torch.equal(x[:, :1], plain)  # the same views, one plane more
+        flags = x[:, 1].flatten(1)
+        assert (flags.min(dim=1).values == flags.max(dim=1).values).all()  # constant per tile
+        assert set(flags[:, 0].tolist()) <= {0.0, 1.0}

@@ -48,11 +48,13 @@ def segment_with_shapes(
         if zoom != 1.0 and notes is not None:
             how = "automatic" if settings.network_zoom == "auto" else "--network-zoom"
             notes.append(f"network run on the image resampled by {zoom:g} ({how}); results at native pixels")
-        prob, shapes = input_maps(data, settings.model, zoom, shapes=learned)
+        dark_field = settings.particles == "bright"  # inverted: a polarity plane says so
+        prob, shapes = input_maps(data, settings.model, zoom, shapes=learned, dark_field=dark_field)
         if learned:  # the separation may ask for a coarse pass around regions wider than it knows
-            shapes = dataclasses.replace(
-                shapes, coarse_pass=functools.partial(coarse_fields, data, zoom=zoom, model=settings.model)
+            coarse = functools.partial(
+                coarse_fields, data, zoom=zoom, model=settings.model, dark_field=dark_field
             )
+            shapes = dataclasses.replace(shapes, coarse_pass=coarse)
         if load_model(settings.model).reference and notes is not None:
             notes.append(
                 "model quantised with full 8-bit weights: computed in float so that the result does "
@@ -70,7 +72,9 @@ def segment_with_shapes(
     return segment_threshold(image, settings.blur_sigma_px, settings.particles), None, None
 
 
-def coarse_fields(data: np.ndarray, wide, zoom: float, model=None) -> tuple[ShapeField, ...]:
+def coarse_fields(
+    data: np.ndarray, wide, zoom: float, model=None, dark_field: bool = False
+) -> tuple[ShapeField, ...]:
     """The shape head's outlines around the ``wide`` (region, width) pairs of the particle map
     (:func:`.shapes.wide_regions`), predicted on the normalised image ``data`` shrunk for them
     (:func:`.network.coarse_windows`; none when that is no smaller than the main pass's ``zoom``)."""
@@ -81,7 +85,7 @@ def coarse_fields(data: np.ndarray, wide, zoom: float, model=None) -> tuple[Shap
         return ()
     fields = []
     for top, left, bottom, right in windows:
-        field = input_shapes(data[top:bottom, left:right], model, coarse)
+        field = input_shapes(data[top:bottom, left:right], model, coarse, dark_field)
         fields.append(dataclasses.replace(field, window=(top, left, bottom, right)))
     return tuple(fields)
 

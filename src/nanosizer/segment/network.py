@@ -64,6 +64,18 @@ class NetworkModel:
     def input_name(self) -> str:
         return self.session.get_inputs()[0].name
 
+    @property
+    def channels(self) -> int:
+        """1: the image alone; 2: the image and a polarity plane (1 for dark-field images)."""
+        size = self.session.get_inputs()[0].shape[1]
+        return size if isinstance(size, int) else 1
+
+    def feed(self, stack: np.ndarray, dark_field: bool = False) -> dict[str, np.ndarray]:
+        """The session's input for images (N, 1, H, W): with the polarity plane if it takes one."""
+        if self.channels > 1:
+            stack = np.concatenate([stack, np.full_like(stack, float(dark_field))], axis=1)
+        return {self.input_name: stack}
+
 
 def model_file(path: str | Path | None = None) -> Path:
     """The model file to open (``None``: the shipped one), or a clear error when it is missing."""
@@ -196,7 +208,12 @@ def has_shapes(model: NetworkModel) -> bool:
 
 
 def predict_probability(
-    model: NetworkModel, image01: np.ndarray, tile: int = TILE, overlap: int = OVERLAP, batch: int = 4
+    model: NetworkModel,
+    image01: np.ndarray,
+    tile: int = TILE,
+    overlap: int = OVERLAP,
+    batch: int = 4,
+    dark_field: bool = False,
 ) -> np.ndarray:
     """Particle probability of a normalised image (float in [0, 1], dark particles).
 
@@ -204,7 +221,7 @@ def predict_probability(
     overlapping tiles (:func:`tile_layout`), ``batch`` at a time, blended by
     :func:`blend_weight`. Tiles bound the memory of any image size.
     """
-    return predict_maps(model, image01, tile, overlap, batch)["probability"]
+    return predict_maps(model, image01, tile, overlap, batch, dark_field=dark_field)["probability"]
 
 
 def predict_maps(
@@ -214,10 +231,12 @@ def predict_maps(
     overlap: int = OVERLAP,
     batch: int = 4,
     shapes: bool = False,
+    dark_field: bool = False,
 ) -> dict[str, np.ndarray]:
     """The network's outputs for a normalised image, tiled and blended as
     :func:`predict_probability` describes: ``probability`` (H, W) and, with ``shapes``,
     ``objects`` (h, w) and ``rays`` (n, h, w) on the stride-4 grid, h = ceil(H / 4).
+    ``dark_field``: the image is a dark-field one, inverted (a model with a polarity plane is told).
     """
     names = ["probability", "objects", "rays"] if shapes else [model.session.get_outputs()[0].name]
     h, w = image01.shape
@@ -235,7 +254,7 @@ def predict_maps(
     strides = {name: (1 if k == 0 else 4) for k, name in enumerate(names)}
     crop = {name: (slice(None), slice(0, -(-h // s)), slice(0, -(-w // s))) for name, s in strides.items()}
     if len(boxes) == 1:
-        outs = model.session.run(names, {model.input_name: padded[None, None]})
+        outs = model.session.run(names, model.feed(padded[None, None], dark_field))
         return {name: _squeeze(out[0][crop[name]]) for name, out in zip(names, outs, strict=True)}
     batch = max(1, min(batch, (512 * 512 * 4) // (th * tw)))  # bounds activation memory on big tiles
     acc, norm, weight = {}, {}, {}
@@ -245,7 +264,7 @@ def predict_maps(
     for k in range(0, len(boxes), batch):
         chunk = boxes[k : k + batch]
         stack = np.stack([padded[r : r + th, c : c + tw] for r, c in chunk])[:, None]
-        outs = model.session.run(names, {model.input_name: stack})
+        outs = model.session.run(names, model.feed(stack, dark_field))
         for name, out in zip(names, outs, strict=True):
             s = strides[name]
             if acc[name] is None:
@@ -368,22 +387,26 @@ def coarse_windows(
 
 
 def input_probability(
-    data: np.ndarray, model_path: str | Path | None = None, zoom: float = 1.0
+    data: np.ndarray, model_path: str | Path | None = None, zoom: float = 1.0, dark_field: bool = False
 ) -> np.ndarray:
     """Particle probability of an image normalised by :func:`network_input`, at its own grid.
 
     ``zoom`` (a number; :func:`auto_zoom` picks one) resamples the image for the network and
     the probability back.
     """
-    return input_maps(data, model_path, zoom)[0]
+    return input_maps(data, model_path, zoom, dark_field=dark_field)[0]
 
 
 def input_maps(
-    data: np.ndarray, model_path: str | Path | None = None, zoom: float = 1.0, shapes: bool = False
+    data: np.ndarray,
+    model_path: str | Path | None = None,
+    zoom: float = 1.0,
+    shapes: bool = False,
+    dark_field: bool = False,
 ) -> tuple[np.ndarray, ShapeField | None]:
     """:func:`input_probability` and, with ``shapes``, the outline predictions of the same
     forward pass (a :class:`~nanosizer.segment.shapes.ShapeField`, mapped back through ``zoom``)."""
-    maps = _zoomed_maps(data, model_path, zoom, shapes)
+    maps = _zoomed_maps(data, model_path, zoom, shapes, dark_field)
     prob = maps["probability"]
     if zoom != 1.0:
         from skimage.transform import resize
@@ -393,14 +416,18 @@ def input_maps(
     return prob, field
 
 
-def input_shapes(data: np.ndarray, model_path: str | Path | None = None, zoom: float = 1.0) -> ShapeField:
+def input_shapes(
+    data: np.ndarray, model_path: str | Path | None = None, zoom: float = 1.0, dark_field: bool = False
+) -> ShapeField:
     """Only the outline predictions of :func:`input_maps` (a coarse pass needs no probability
     brought back to full size)."""
-    maps = _zoomed_maps(data, model_path, zoom, shapes=True)
+    maps = _zoomed_maps(data, model_path, zoom, True, dark_field)
     return ShapeField(maps["objects"], maps["rays"], zoom)
 
 
-def _zoomed_maps(data: np.ndarray, model_path, zoom: float, shapes: bool) -> dict[str, np.ndarray]:
+def _zoomed_maps(
+    data: np.ndarray, model_path, zoom: float, shapes: bool, dark_field: bool = False
+) -> dict[str, np.ndarray]:
     """:func:`predict_maps` of ``data`` resampled by ``zoom`` (a model with a shape head when ``shapes``)."""
     model = load_model(model_path)
     if shapes and not has_shapes(model):
@@ -409,4 +436,5 @@ def _zoomed_maps(data: np.ndarray, model_path, zoom: float, shapes: bool) -> dic
             "(use the shipped model, or --separation uecs / separation='uecs')",
             model.path,
         )
-    return predict_maps(model, data if zoom == 1.0 else rescale(data, zoom), shapes=shapes)
+    image = data if zoom == 1.0 else rescale(data, zoom)
+    return predict_maps(model, image, shapes=shapes, dark_field=dark_field)

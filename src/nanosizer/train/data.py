@@ -24,16 +24,28 @@ from ..segment.preprocess import normalise
 
 @dataclass
 class Pool:
-    """Normalised images (uint8, 0–255 for 0–1) and their particle masks, all the same size."""
+    """Normalised images (uint8, 0–255 for 0–1), their particle masks, all the same size, and
+    which are dark-field scenes (fed inverted; the polarity plane of a two-channel network)."""
 
     images: np.ndarray  # (n, H, W) uint8
     masks: np.ndarray  # (n, H, W) bool
+    dark: np.ndarray | None = None  # (n,) bool; None: all bright field
 
     def __len__(self) -> int:
         return len(self.images)
 
+    def dark_flags(self):
+        """The dark-field flags (all False when unknown), as the images are: array or tensor."""
+        if self.dark is not None:
+            return self.dark
+        if isinstance(self.images, np.ndarray):
+            return np.zeros(len(self.images), bool)
+        import torch
 
-def _scene(args) -> tuple[np.ndarray, np.ndarray]:
+        return torch.zeros(len(self.images), dtype=torch.bool, device=self.images.device)
+
+
+def _scene(args) -> tuple[np.ndarray, np.ndarray, bool]:
     from ..synth.generate import generate
     from ..synth.presets import preset_params
 
@@ -43,7 +55,7 @@ def _scene(args) -> tuple[np.ndarray, np.ndarray]:
     image = np.round(normalise(scene.image) * 255).astype(np.uint8)
     if scene.params.dark_field:  # as inference sees it with --particles bright: dark particles
         image = 255 - image
-    return image, scene.mask
+    return image, scene.mask, bool(scene.params.dark_field)
 
 
 def _executor(workers: int) -> ProcessPoolExecutor:
@@ -64,18 +76,21 @@ def synthetic_pool(
     path = Path(cache) / f"pool-{key}.npz" if cache else None
     if path is not None and path.exists():
         with np.load(path) as data:
-            return Pool(data["images"], data["masks"])
+            if "dark" in data.files:  # caches from before the flags are made again
+                return Pool(data["images"], data["masks"], data["dark"])
     jobs = [(seed + i, size, preset) for i in range(n)]
     if workers > 1:
         with _executor(workers) as ex:
             scenes = list(ex.map(_scene, jobs, chunksize=8))
     else:
         scenes = [_scene(j) for j in jobs]
-    pool = Pool(np.stack([s[0] for s in scenes]), np.stack([s[1] for s in scenes]))
+    pool = Pool(
+        np.stack([s[0] for s in scenes]), np.stack([s[1] for s in scenes]), np.array([s[2] for s in scenes])
+    )
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp.npz")
-        np.savez(tmp, images=pool.images, masks=pool.masks)
+        np.savez(tmp, images=pool.images, masks=pool.masks, dark=pool.dark)
         tmp.replace(path)
     return pool
 
@@ -93,6 +108,7 @@ class StreamingPool:
 
         self.images = torch.zeros((n, size, size), dtype=torch.uint8, device=device)
         self.masks = torch.zeros((n, size, size), dtype=torch.bool, device=device)
+        self.dark = torch.zeros(n, dtype=torch.bool, device=device)
         self.ready = 0
         self._executor = _executor(workers)
         self._futures = [self._executor.submit(_scene, (seed + i, size, preset)) for i in range(n)]
@@ -105,10 +121,11 @@ class StreamingPool:
         import torch
 
         while self.ready < min(k, len(self._futures)):
-            image, mask = self._futures[self.ready].result()
+            image, mask, dark = self._futures[self.ready].result()
             self._futures[self.ready] = None  # free the worker's copy
             self.images[self.ready] = torch.from_numpy(image)
             self.masks[self.ready] = torch.from_numpy(mask)
+            self.dark[self.ready] = dark
             self.ready += 1
             if self.ready == len(self._futures):  # all in: the workers are done
                 self.close()
@@ -122,7 +139,11 @@ def device_pool(pool: Pool, device: str) -> Pool:
     """The same pool as tensors on ``device`` (batches are then cut there)."""
     import torch
 
-    return Pool(torch.from_numpy(pool.images).to(device), torch.from_numpy(pool.masks).to(device))
+    return Pool(
+        torch.from_numpy(pool.images).to(device),
+        torch.from_numpy(pool.masks).to(device),
+        torch.from_numpy(pool.dark_flags()).to(device),
+    )
 
 
 def folder_pool(folder: Path, size: int = 512) -> Pool:
@@ -157,11 +178,16 @@ def _pad(a: np.ndarray, size: int) -> np.ndarray:
 
 def merge(*pools: Pool) -> Pool:
     """One pool from several of the same image size."""
-    return Pool(np.concatenate([p.images for p in pools]), np.concatenate([p.masks for p in pools]))
+    return Pool(
+        np.concatenate([p.images for p in pools]),
+        np.concatenate([p.masks for p in pools]),
+        np.concatenate([p.dark_flags() for p in pools]),
+    )
 
 
-def augmented_batch(pool: Pool, rng: np.random.Generator, batch: int, tile: int = 256):
-    """A batch of augmented views: (images, masks) float32 tensors of shape (batch, 1, tile, tile).
+def augmented_batch(pool: Pool, rng: np.random.Generator, batch: int, tile: int = 256, planes: bool = False):
+    """A batch of augmented views: (images, masks) float32 tensors of shape (batch, 1, tile, tile);
+    with ``planes`` the images carry each scene's polarity plane as a second channel.
 
     The geometric part (scale, rotation, flips, crop position) is one affine resampling per
     sample on torch's grid sampler; the photometric part (gamma, blur, noise) follows, and the
@@ -223,7 +249,13 @@ def augmented_batch(pool: Pool, rng: np.random.Generator, batch: int, tile: int 
         x = x + noise * torch.randn(x.shape, generator=gen, device=device)
     else:
         x = x + noise * torch.from_numpy(rng.standard_normal(x.shape).astype(np.float32))
-    return x.clamp(0, 1).contiguous(), y
+    x = x.clamp(0, 1)
+    if planes:
+        from .model import polarity_plane
+
+        flags = pool.dark_flags()
+        x = polarity_plane(x, flags[picked] if on_device else flags[idx])
+    return x.contiguous(), y
 
 
 def gaussian_blur(x, sigma: float):

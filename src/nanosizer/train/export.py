@@ -9,7 +9,8 @@ from pathlib import Path
 def export_onnx(checkpoint: Path, out: Path, metadata: dict | None = None) -> Path:
     """Write ``out`` (.onnx) from a ``best.pt``/``last.pt`` checkpoint, atomically.
 
-    The graph takes ``image`` (N, 1, H, W) float32 in [0, 1] with H, W multiples of 16 and
+    The graph takes ``image`` (N, C, H, W) float32 in [0, 1] with H, W multiples of 16 (C 1, or
+    2 with the polarity plane: :func:`~.model.polarity_plane`) and
     returns ``probability`` of the same shape. ``metadata`` (JSON-able) is stored in the model's
     metadata under ``nanosizer`` (recipe, metrics), so a model file documents itself.
     """
@@ -19,12 +20,13 @@ def export_onnx(checkpoint: Path, out: Path, metadata: dict | None = None) -> Pa
     from .model import DeepLabV3Plus
 
     state = torch.load(checkpoint, map_location="cpu", weights_only=False)
-    model = DeepLabV3Plus(state["recipe"]["decoder_channels"])
+    channels = state["recipe"].get("in_channels", 1)
+    model = DeepLabV3Plus(state["recipe"]["decoder_channels"], in_channels=channels)
     model.load_state_dict(state["model"])
     model.eval()
     out = Path(out)
     tmp = out.with_name(out.name + ".tmp")
-    example = torch.rand(1, 1, 256, 256)
+    example = torch.rand(1, channels, 256, 256)
     torch.onnx.export(
         model,
         (example,),

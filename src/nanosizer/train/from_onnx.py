@@ -73,16 +73,24 @@ def _decoder_channels(convs: dict, path) -> int:
     return int(head[0].shape[1])
 
 
+def _in_channels(convs: dict) -> int:
+    """Input channels of an exported DeepLabV3Plus: 1 (the image) or 2 (with the polarity plane)."""
+    stem = convs.get("encoder.stem.0.0")
+    return int(stem[0].shape[1]) if stem is not None else 1
+
+
 def state_from_onnx(path: str | Path, decoder_channels: int | None = None) -> dict:
     """A :class:`DeepLabV3Plus` state dict with the exported model's weights (batch norms fixed);
-    ``decoder_channels`` None: the file's own width (its ``head.weight``), from the same reading.
+    ``decoder_channels`` None: the file's own width (its ``head.weight``), from the same reading;
+    its input channels are the file's own too.
 
     Raises ValueError when the file's convolutions do not match the architecture one to one.
     """
     from .model import DeepLabV3Plus
 
     every = onnx_conv_weights(path)
-    model = DeepLabV3Plus(_decoder_channels(every, path) if decoder_channels is None else decoder_channels)
+    width = _decoder_channels(every, path) if decoder_channels is None else decoder_channels
+    model = DeepLabV3Plus(width, in_channels=_in_channels(every))
     # a model with a shape branch (train/shapes.py) keeps it under "shapes": not read here
     convs = {name: w for name, w in every.items() if not name.startswith("shapes.")}
     return _filled_state(model, convs, path, "DeepLabV3Plus")
@@ -146,6 +154,7 @@ def model_from_onnx(path: str | Path):
     from .model import DeepLabV3Plus
 
     state = state_from_onnx(path)
-    model = DeepLabV3Plus(int(state["head.weight"].shape[1]))
+    width, channels = int(state["head.weight"].shape[1]), int(state["encoder.stem.0.0.weight"].shape[1])
+    model = DeepLabV3Plus(width, in_channels=channels)
     model.load_state_dict(state)
     return model

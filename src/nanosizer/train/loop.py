@@ -54,6 +54,7 @@ class Recipe:
     distill: float = 0.0  # weight of matching the --init model where it is already right (0: off)
     distill_iou: float = 0.8  # "already right": its mask's IoU with a tile's truth at least this
     freeze_encoder: bool = False  # train ASPP, decoder and head only (the CPU path of a fine-tune)
+    in_channels: int = 1  # 2: the image and a polarity plane (dark field 1), see model.polarity_plane
 
 
 def pool_target(recipe: Recipe, step: int) -> int:
@@ -148,7 +149,7 @@ def recalibrate_batchnorm(model, pool: Pool, recipe: Recipe, batches: int = 12, 
         m.momentum = None  # cumulative average
     with torch.no_grad(), _autocast(recipe):
         for _ in range(batches):
-            x, _ = augmented_batch(pool, rng, recipe.batch, recipe.tile)
+            x, _ = augmented_batch(pool, rng, recipe.batch, recipe.tile, planes=recipe.in_channels > 1)
             model.logits(x.contiguous(memory_format=torch.channels_last))
     for m in norms:
         m.momentum = 0.1
@@ -195,6 +196,8 @@ def validate(model, val: Pool, recipe: Recipe | None = None) -> float:
     """Particle IoU over the validation scenes, each predicted whole at its own scale."""
     import torch
 
+    from .model import polarity_plane
+
     recipe = recipe or Recipe()
     inter = union = 0
     model.eval()
@@ -202,6 +205,8 @@ def validate(model, val: Pool, recipe: Recipe | None = None) -> float:
         for start in range(0, len(val), 4):
             x = torch.from_numpy(val.images[start : start + 4]).to(recipe.device)
             x = x.float().div(255).unsqueeze(1)
+            if recipe.in_channels > 1:
+                x = polarity_plane(x, val.dark_flags()[start : start + 4])
             prob = model(x.contiguous(memory_format=torch.channels_last))[:, 0]
             pred = prob.float().cpu().numpy() > 0.5
             truth = val.masks[start : start + 4]
@@ -231,7 +236,7 @@ def train(
     import torch
     from tqdm import tqdm
 
-    from .model import DeepLabV3Plus
+    from .model import DeepLabV3Plus, widened_input
 
     if recipe.pool_size == 0 and data is None:
         raise ValueError("no training data: a synthetic pool of 0 scenes needs own data (--data DIR)")
@@ -240,6 +245,7 @@ def train(
         start = initial_weights(recipe.init)
         # the exported model fixes the width, and its batch norms are folded into the convolutions
         recipe = replace(recipe, frozen_bn=True, decoder_channels=int(start["head.weight"].shape[1]))
+        start = widened_input(start, recipe.in_channels)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(recipe.threads)
@@ -249,7 +255,8 @@ def train(
     gpu = recipe.device != "cpu"
     workers = workers or default_workers(streaming=gpu and data is None)
     # weights first: a bad --init fails before minutes of scene generation
-    model = DeepLabV3Plus(recipe.decoder_channels).to(recipe.device, memory_format=torch.channels_last)
+    model = DeepLabV3Plus(recipe.decoder_channels, in_channels=recipe.in_channels)
+    model = model.to(recipe.device, memory_format=torch.channels_last)
     if recipe.freeze_encoder:  # no gradient reaches the encoder: its features stay the shipped ones
         model.encoder.requires_grad_(False)
     trained = [p for p in model.parameters() if p.requires_grad]
@@ -257,14 +264,15 @@ def train(
     step, best = 0, -1.0
     last = out / "last.pt"
     if recipe.init and not (resume and last.exists()):
-        model.load_state_dict(start if start is not None else initial_weights(recipe.init))
+        model.load_state_dict(widened_input(start or initial_weights(recipe.init), recipe.in_channels))
         log.info("weights from %s", recipe.init)
     teacher = None
     if recipe.distill > 0:
         if not recipe.init:
             raise ValueError("distillation keeps what a starting model knows: it needs --init")
-        teacher = DeepLabV3Plus(recipe.decoder_channels).to(recipe.device, memory_format=torch.channels_last)
-        teacher.load_state_dict(start if start is not None else initial_weights(recipe.init))
+        teacher = DeepLabV3Plus(recipe.decoder_channels, in_channels=recipe.in_channels)
+        teacher = teacher.to(recipe.device, memory_format=torch.channels_last)
+        teacher.load_state_dict(widened_input(start or initial_weights(recipe.init), recipe.in_channels))
         teacher.eval().requires_grad_(False)
     scene_seed = recipe.seed * 1_000_003
     val = synthetic_pool(
@@ -303,7 +311,7 @@ def train(
         if isinstance(pool, StreamingPool):
             pool.fill(pool_target(recipe, step))
         rng = np.random.default_rng([recipe.seed, step])  # batch depends only on (seed, step): resumable
-        x, y = augmented_batch(pool, rng, recipe.batch, recipe.tile)
+        x, y = augmented_batch(pool, rng, recipe.batch, recipe.tile, planes=recipe.in_channels > 1)
         running.append(train_step(model, opt, x, y, recipe, learning_rate(recipe, step), teacher))
         step += 1
         bar.update(1)

@@ -93,12 +93,19 @@ class DeepLabV3Plus(nn.Module):
         50 MB and trains faster on a CPU).
     mean, std : float
         Input normalisation applied inside the network, so inference feeds [0, 1] images.
+    in_channels : int
+        1: the image alone; 2: the image and a constant polarity plane (0 bright field, 1 dark
+        field, whose images come inverted): the network can tell a dark-field support, taken
+        for background, from a bright-field particle of the same grey (:func:`polarity_plane`).
     """
 
-    def __init__(self, decoder_channels: int = 128, mean: float = 0.5, std: float = 0.25):
+    def __init__(
+        self, decoder_channels: int = 128, mean: float = 0.5, std: float = 0.25, in_channels: int = 1
+    ):
         super().__init__()
         self.mean, self.std = mean, std
-        self.encoder = ResNet18Encoder(1)
+        self.in_channels = in_channels
+        self.encoder = ResNet18Encoder(in_channels)
         self.aspp = ASPP(512, decoder_channels)
         self.skip = conv_bn(64, 48, 1)
         self.decoder = nn.Sequential(
@@ -110,7 +117,8 @@ class DeepLabV3Plus(nn.Module):
     def encoded(self, x):
         """The encoder's stride-4 and stride-16 maps and the decoder's stride-4 features (H and W
         multiples of 16): what the segmentation head and the shape branch read."""
-        low, high = self.encoder((x - self.mean) / self.std)
+        image = (x[:, :1] - self.mean) / self.std
+        low, high = self.encoder(torch.cat([image, x[:, 1:]], dim=1) if self.in_channels > 1 else image)
         context = F.interpolate(self.aspp(high), size=low.shape[2:], mode="bilinear", align_corners=False)
         return low, high, self.decoder(torch.cat([context, self.skip(low)], dim=1))
 
@@ -125,3 +133,21 @@ class DeepLabV3Plus(nn.Module):
 
     def forward(self, x):
         return torch.sigmoid(self.logits(x))
+
+
+def polarity_plane(x: torch.Tensor, dark_field) -> torch.Tensor:
+    """``x`` (N, 1, H, W) with the polarity plane as a second channel: ``dark_field`` one flag
+    for all, or one per sample (1 for dark-field images, fed inverted; 0 for bright field)."""
+    flags = torch.as_tensor(dark_field, dtype=x.dtype, device=x.device).reshape(-1, 1, 1, 1)
+    return torch.cat([x, flags.expand(x.shape[0], 1, *x.shape[2:])], dim=1)
+
+
+def widened_input(state: dict, in_channels: int) -> dict:
+    """A state dict whose first convolution takes ``in_channels``: the new channels' weights are
+    zero, so the network computes exactly what it did on the image alone until trained."""
+    key = "encoder.stem.0.0.weight"
+    weight = state[key]
+    if weight.shape[1] >= in_channels:
+        return state
+    extra = weight.new_zeros((weight.shape[0], in_channels - weight.shape[1], *weight.shape[2:]))
+    return {**state, key: torch.cat([weight, extra], dim=1)}

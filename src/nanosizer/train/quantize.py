@@ -25,15 +25,21 @@ import numpy as np
 CALIBRATION_PRESET = "training-v3"  # the scenes the shipped model was trained on
 
 
-def calibration_images(n: int = 24, seed: int = 900, size: int = 512, preset: str = CALIBRATION_PRESET):
-    """``n`` generated scenes as network inputs (1, 1, size, size), seeds ``seed..seed+n-1``."""
+def calibration_images(
+    n: int = 24, seed: int = 900, size: int = 512, preset: str = CALIBRATION_PRESET, channels: int = 1
+):
+    """``n`` generated scenes as network inputs (1, channels, size, size), seeds ``seed..seed+n-1``;
+    with two channels the polarity plane alternates 0 and 1, so both modes' activations are in range."""
     from ..segment.network import network_input
     from ..synth import generate, preset_params
 
     for k in range(n):
         rng = np.random.default_rng(seed + k)
         scene = generate(preset_params(preset, rng, size), rng, with_table=False)
-        yield network_input(scene.image)[None, None].astype(np.float32)
+        image = network_input(scene.image)[None, None].astype(np.float32)
+        if channels > 1:
+            image = np.concatenate([image, np.full_like(image, k % 2)], axis=1)
+        yield image
 
 
 SCHEME = (
@@ -79,14 +85,15 @@ def quantize_onnx(
     )
 
     class Scenes(CalibrationDataReader):
-        def __init__(self):
-            self.inputs = ({"image": x} for x in calibration_images(n_calibration, seed))
+        def __init__(self, channels: int):
+            self.inputs = ({"image": x} for x in calibration_images(n_calibration, seed, channels=channels))
 
         def get_next(self):
             return next(self.inputs, None)
 
     model, out = Path(model), Path(out)
     source = onnx.load(str(model))
+    channels = source.graph.input[0].type.tensor_type.shape.dim[1].dim_value or 1
     info = {p.key: p.value for p in source.metadata_props}
     with tempfile.TemporaryDirectory() as tmp:
         prepared = Path(tmp) / "prepared.onnx"
@@ -98,7 +105,7 @@ def quantize_onnx(
         quantize_static(
             str(prepared),
             str(quantized),
-            Scenes(),
+            Scenes(channels),
             quant_format=QuantFormat.QDQ,
             activation_type=QuantType.QUInt8,
             weight_type=QuantType.QInt8,

@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..separate.star import GRID, N_RAYS, object_probability, ray_targets
-from .model import DeepLabV3Plus
+from .model import DeepLabV3Plus, polarity_plane
 
 RAY_SCALE = 16.0  # the head's ray outputs are multiplied by this: px at the network's input
 SHAPE_PRESET = "training-shapes"
@@ -95,7 +95,7 @@ class ShapeNet(DeepLabV3Plus):
     """
 
     def __init__(self, segmenter: DeepLabV3Plus, branch: ShapeBranch):
-        super().__init__(segmenter.head.in_channels, segmenter.mean, segmenter.std)
+        super().__init__(segmenter.head.in_channels, segmenter.mean, segmenter.std, segmenter.in_channels)
         self.load_state_dict(segmenter.state_dict())
         self.shapes = branch
 
@@ -108,8 +108,9 @@ class ShapeNet(DeepLabV3Plus):
 
 def shape_scene(
     seed: int, size: int, preset: str = SHAPE_PRESET
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One training scene of ``preset``: network input (H, W), object probability and rays on the grid."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+    """One training scene of ``preset``: network input (H, W; dark-field scenes inverted, as
+    ``--particles bright`` feeds them), object probability and rays on the grid, dark field."""
     from ..segment.network import network_input
     from ..synth import generate, preset_params
 
@@ -117,7 +118,9 @@ def shape_scene(
     scene = generate(preset_params(preset, rng, size), rng, with_table=False)
     objects = object_probability(scene.labels)[::GRID, ::GRID]
     rays = ray_targets(scene.labels, scene.full_masks)
-    return network_input(scene.image).astype(np.float32), objects, rays.astype(np.float16)
+    dark = bool(scene.params.dark_field)
+    image = network_input(scene.image, "bright" if dark else "dark").astype(np.float32)
+    return image, objects, rays.astype(np.float16), dark
 
 
 def shape_loss(objects_logit, rays, target_objects, target_rays) -> torch.Tensor:
@@ -154,9 +157,11 @@ def feature_pool(
     workers = workers or default_workers()
     lows, highs, feats, objects, rays = [], [], [], [], []
     with ProcessPoolExecutor(workers, mp_context=get_context("forkserver")) as pool:
-        for image, obj, ray in pool.map(shape_scene, seeds, [size] * len(seeds), [preset] * len(seeds)):
+        for image, obj, ray, dark in pool.map(shape_scene, seeds, [size] * len(seeds), [preset] * len(seeds)):
             with torch.no_grad():
                 x = torch.from_numpy(image)[None, None].to(device)
+                if model.in_channels > 1:
+                    x = polarity_plane(x, dark)
                 low, high, features = model.encoded(x)  # the encoder once for all three
                 feats.append(features[0].half())
             lows.append(low[0].half())
@@ -288,7 +293,7 @@ def export_shape_model(
     dynamic = {0: "n", 2: "h", 3: "w"}
     torch.onnx.export(
         model,
-        (torch.rand(1, 1, 256, 256),),
+        (torch.rand(1, segmenter.in_channels, 256, 256),),
         str(tmp),
         input_names=["image"],
         output_names=["probability", "objects", "rays"],
