@@ -9,7 +9,9 @@
 # PRESET picks the mix (training-v6: runs A and B; training-v7: run C), DISTILL > 0 keeps what
 # the shipped model knows on the tiles it already gets right (``nanosizer train --distill``),
 # PROFILE=1 first prints where a step's time goes (benchmarks/train_speed.py --breakdown),
-# POLARITY=1 gives the segmenter the polarity plane as a second input (``--polarity-input``).
+# POLARITY=1 gives the segmenter the polarity plane as a second input (``--polarity-input``),
+# GRAPHS=1 replays its training step as CUDA graphs (``--cuda-graphs``; 7.2 against 16-20 ms
+# per step in benchmarks/train_speed.py, not yet run in a whole round).
 # Each stage is skipped when its output exists, and the segmenter resumes from its last.pt, so
 # the same command can be run again after a command limit cut it short.
 #
@@ -30,6 +32,7 @@ SHAPE_LR=${SHAPE_LR:-3e-4}
 PRESET=${PRESET:-training-v6}
 DISTILL=${DISTILL:-0}
 POLARITY_FLAG=""; [ "${POLARITY:-0}" = 1 ] && POLARITY_FLAG="--polarity-input"
+GRAPHS_FLAG=""; [ "${GRAPHS:-0}" = 1 ] && GRAPHS_FLAG="--cuda-graphs"
 SHIPPED=$(python3 -c "from nanosizer.segment.network import default_model_path; print(default_model_path())")
 mkdir -p "$OUT"
 if [ "${PROFILE:-0}" = 1 ]; then
@@ -40,7 +43,7 @@ fi
 if [ ! -f "$OUT/segmenter.onnx" ]; then
     python3 -m nanosizer train "$OUT/segmenter" --init shipped --device "$DEVICE" --batch "$BATCH" --lr "$LR" \
         --steps "$STEPS" --pool "$POOL" --val-every "$(( STEPS < 1500 ? STEPS : 1500 ))" --seed 11 \
-        --preset "$PRESET" --distill "$DISTILL" $POLARITY_FLAG --max-minutes "$MINUTES" --export "$OUT/segmenter.onnx"
+        --preset "$PRESET" --distill "$DISTILL" $POLARITY_FLAG $GRAPHS_FLAG --max-minutes "$MINUTES" --export "$OUT/segmenter.onnx"
 fi
 if [ ! -f "$OUT/model.onnx" ]; then
     python3 -m nanosizer.train.shapes --segmenter "$OUT/segmenter.onnx" --out "$OUT/shapes" \

@@ -75,6 +75,14 @@ def train(
             "--init model its weights start at zero (the same network until trained).",
         ),
     ] = False,
+    cuda_graphs: Annotated[
+        bool,
+        typer.Option(
+            "--cuda-graphs",
+            help="GPU: replay the training step's network as CUDA graphs (torch.compile; its "
+            "kernels are small, so launching them is most of a step).",
+        ),
+    ] = False,
 ) -> None:
     """Train the segmentation network (train extra).
 
@@ -104,6 +112,7 @@ def train(
         distill=distill,
         freeze_encoder=freeze_encoder,
         in_channels=2 if polarity_input else 1,
+        cuda_graphs=cuda_graphs,
     )
     try:
         best = run_training(
