@@ -100,8 +100,17 @@ def resilient_map(
     try:
         while waiting or running:
             while waiting and len(running) < 2 * workers:  # a short queue: a crash costs little
-                index, job = waiting.popleft()
-                running[pool.submit(func, job)] = index
+                index, job = waiting[0]
+                try:
+                    future = pool.submit(func, job)
+                except BrokenProcessPool:  # a worker died since the last look
+                    if running:
+                        break  # the futures in flight say which jobs it took down with it
+                    stop_workers(pool)  # none in flight: nothing lost, a fresh pool
+                    pool, processes = start_workers(), {}
+                    continue
+                waiting.popleft()
+                running[future] = index
             processes.update(getattr(pool, "_processes", None) or {})  # to read how one ended
             done, _ = wait(list(running), timeout=POLL_S, return_when=FIRST_COMPLETED)
             if any(isinstance(f.exception(), BrokenProcessPool) for f in done):
