@@ -159,6 +159,8 @@ def test_a_distilled_stage_needs_a_starting_model_and_trains_with_one(tmp_path):
 def test_a_frozen_encoder_keeps_its_weights_while_the_decoder_learns(tmp_path):
     _, path = _exported(tmp_path)
     recipe = _stage(init=str(path), freeze_encoder=True, lr=1e-2)
+    with pytest.raises(ValueError, match="freeze-encoder"):
+        train(tmp_path / "both", _stage(init=str(path), freeze_encoder=True, in_channels=2), progress=False)
     train(tmp_path / "decoder", recipe, progress=False, workers=1)
     trained = torch.load(tmp_path / "decoder" / "last.pt", weights_only=False)["model"]
     start = state_from_onnx(path, 16)

@@ -243,6 +243,8 @@ def train(
         raise ValueError("no training data: a synthetic pool of 0 scenes needs own data (--data DIR)")
     if recipe.cuda_graphs and not recipe.device.startswith("cuda"):
         raise ValueError("CUDA graphs need a GPU (--device cuda)")
+    if recipe.freeze_encoder and recipe.in_channels > 1:
+        raise ValueError("the polarity plane enters through the encoder: not with --freeze-encoder")
     start = None  # an exported model is read once: its width and its weights
     if recipe.init and recipe.init.endswith(".onnx"):
         start = initial_weights(recipe.init)
