@@ -155,15 +155,13 @@ def real_sets():
 def box_ellipses(yolo: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """Labels of the ellipses inscribed in YOLO boxes (class cx cy w h, normalised): the ARDA
     set's box truth as particle masks, close enough for size and contrast statistics."""
+    from skimage.draw import ellipse
+
     h, w = shape
     labels = np.zeros(shape, np.int64)
-    yy, xx = np.mgrid[0:h, 0:w]
     for i, (_, cx, cy, bw, bh) in enumerate(yolo, start=1):
-        cx, cy, rx, ry = cx * w, cy * h, max(bw * w / 2, 0.5), max(bh * h / 2, 0.5)
-        r0, r1 = int(max(cy - ry, 0)), int(min(cy + ry + 1, h))
-        c0, c1 = int(max(cx - rx, 0)), int(min(cx + rx + 1, w))
-        inside = ((yy[r0:r1, c0:c1] - cy) / ry) ** 2 + ((xx[r0:r1, c0:c1] - cx) / rx) ** 2 <= 1
-        labels[r0:r1, c0:c1][inside] = i
+        rows, cols = ellipse(cy * h, cx * w, max(bh * h / 2, 0.5), max(bw * w / 2, 0.5), shape=shape)
+        labels[rows, cols] = i
     return labels
 
 

@@ -22,23 +22,27 @@ from __future__ import annotations
 import argparse
 import time
 from functools import partial
-from types import SimpleNamespace
 
 import numpy as np
 import torch
 
 from nanosizer.train.data import Pool, augmented_batch, device_pool
-from nanosizer.train.loop import Recipe, train_step
+from nanosizer.train.loop import Recipe, compiled_logits, train_step
 from nanosizer.train.model import DeepLabV3Plus
+
+
+def random_pool(rng: np.random.Generator, device: str) -> Pool:
+    """16 random scenes of 512² where the batches are cut (scene generation runs beside
+    training in other processes, so its cost is not the step's)."""
+    pool = Pool(rng.integers(0, 256, (16, 512, 512), dtype=np.uint8), rng.random((16, 512, 512)) < 0.3)
+    return pool if device == "cpu" else device_pool(pool, device)
 
 
 def steps_per_second(device: str, batch: int, steps: int, tile: int = 256) -> float:
     """Mean rate over ``steps`` steps after a few warm-up steps (kernel selection)."""
     recipe = Recipe(device=device, batch=batch, tile=tile)
     rng = np.random.default_rng(0)
-    pool = Pool(rng.integers(0, 256, (16, 512, 512), dtype=np.uint8), rng.random((16, 512, 512)) < 0.3)
-    if device != "cpu":
-        pool = device_pool(pool, device)
+    pool = random_pool(rng, device)
     model = DeepLabV3Plus(recipe.decoder_channels).to(device, memory_format=torch.channels_last).train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
 
@@ -62,9 +66,7 @@ def breakdown(
     elementwise work: what is left when kernel launches and memory traffic are cut)."""
     recipe = Recipe(device=device, batch=batch, tile=tile, distill=1.0)
     rng = np.random.default_rng(0)
-    pool = Pool(rng.integers(0, 256, (16, 512, 512), dtype=np.uint8), rng.random((16, 512, 512)) < 0.3)
-    if device != "cpu":
-        pool = device_pool(pool, device)
+    pool = random_pool(rng, device)
     model = DeepLabV3Plus(recipe.decoder_channels).to(device, memory_format=torch.channels_last).train()
     teacher = DeepLabV3Plus(recipe.decoder_channels).to(device, memory_format=torch.channels_last).eval()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
@@ -89,8 +91,9 @@ def breakdown(
     if compiled:
         modes = ("default", "reduce-overhead") if device != "cpu" else ("default",)
         for mode in modes:  # reduce-overhead: CUDA graphs replay the launches
-            fast = SimpleNamespace(logits=torch.compile(model.logits, mode=mode))  # all train_step calls
-            parts[f"step, torch.compile {mode}"] = partial(train_step, fast, opt, *fixed, recipe, 1e-3)
+            parts[f"step, torch.compile {mode}"] = partial(
+                train_step, compiled_logits(model, mode), opt, *fixed, recipe, 1e-3
+            )
     times = {}
     for name, part in parts.items():
         try:

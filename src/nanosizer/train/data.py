@@ -29,20 +29,17 @@ class Pool:
 
     images: np.ndarray  # (n, H, W) uint8
     masks: np.ndarray  # (n, H, W) bool
-    dark: np.ndarray | None = None  # (n,) bool; None: all bright field
+    dark: np.ndarray | None = None  # (n,) bool, as the images are (array or tensor); not given: none
+
+    def __post_init__(self):
+        if self.dark is None:  # own labelled micrographs: bright field
+            if isinstance(self.images, np.ndarray):
+                self.dark = np.zeros(len(self), bool)
+            else:  # a tensor pool: flags where its images are
+                self.dark = self.images.new_zeros(len(self), dtype=bool)
 
     def __len__(self) -> int:
         return len(self.images)
-
-    def dark_flags(self):
-        """The dark-field flags (all False when unknown), as the images are: array or tensor."""
-        if self.dark is not None:
-            return self.dark
-        if isinstance(self.images, np.ndarray):
-            return np.zeros(len(self.images), bool)
-        import torch
-
-        return torch.zeros(len(self.images), dtype=torch.bool, device=self.images.device)
 
 
 def _scene(args) -> tuple[np.ndarray, np.ndarray, bool]:
@@ -142,7 +139,7 @@ def device_pool(pool: Pool, device: str) -> Pool:
     return Pool(
         torch.from_numpy(pool.images).to(device),
         torch.from_numpy(pool.masks).to(device),
-        torch.from_numpy(pool.dark_flags()).to(device),
+        torch.from_numpy(pool.dark).to(device),
     )
 
 
@@ -181,7 +178,7 @@ def merge(*pools: Pool) -> Pool:
     return Pool(
         np.concatenate([p.images for p in pools]),
         np.concatenate([p.masks for p in pools]),
-        np.concatenate([p.dark_flags() for p in pools]),
+        np.concatenate([p.dark for p in pools]),
     )
 
 
@@ -253,8 +250,7 @@ def augmented_batch(pool: Pool, rng: np.random.Generator, batch: int, tile: int 
     if planes:
         from .model import polarity_plane
 
-        flags = pool.dark_flags()
-        x = polarity_plane(x, flags[picked] if on_device else flags[idx])
+        x = polarity_plane(x, pool.dark[picked] if on_device else pool.dark[idx])
     return x.contiguous(), y
 
 

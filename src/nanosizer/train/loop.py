@@ -168,6 +168,16 @@ def _autocast(recipe: Recipe):
     return contextlib.nullcontext()
 
 
+def compiled_logits(model, mode: str = "reduce-overhead"):
+    """What :func:`train_step` calls, the network's logits under ``torch.compile``;
+    ``reduce-overhead`` replays them as CUDA graphs (on a GPU the step is launch-bound)."""
+    from types import SimpleNamespace
+
+    import torch
+
+    return SimpleNamespace(logits=torch.compile(model.logits, mode=mode))
+
+
 def train_step(model, opt, x, y, recipe: Recipe, lr: float, teacher=None):
     """One optimiser step on a batch; returns the loss as a (not yet synchronised) tensor.
 
@@ -207,7 +217,7 @@ def validate(model, val: Pool, recipe: Recipe | None = None) -> float:
             x = torch.from_numpy(val.images[start : start + 4]).to(recipe.device)
             x = x.float().div(255).unsqueeze(1)
             if recipe.in_channels > 1:
-                x = polarity_plane(x, val.dark_flags()[start : start + 4])
+                x = polarity_plane(x, val.dark[start : start + 4])
             prob = model(x.contiguous(memory_format=torch.channels_last))[:, 0]
             pred = prob.float().cpu().numpy() > 0.5
             truth = val.masks[start : start + 4]
@@ -245,7 +255,7 @@ def train(
         raise ValueError("CUDA graphs need a GPU (--device cuda)")
     if recipe.freeze_encoder and recipe.in_channels > 1:
         raise ValueError("the polarity plane enters through the encoder: not with --freeze-encoder")
-    start = None  # an exported model is read once: its width and its weights
+    start = None  # the starting weights, read once: an exported model fixes the width too
     if recipe.init and recipe.init.endswith(".onnx"):
         start = initial_weights(recipe.init)
         # the exported model fixes the width, and its batch norms are folded into the convolutions
@@ -268,8 +278,11 @@ def train(
     opt = torch.optim.AdamW(trained, lr=recipe.lr, weight_decay=recipe.weight_decay)
     step, best = 0, -1.0
     last = out / "last.pt"
-    if recipe.init and not (resume and last.exists()):
-        model.load_state_dict(widened_input(start or initial_weights(recipe.init), recipe.in_channels))
+    fresh = not (resume and last.exists())
+    if recipe.init and start is None and (fresh or recipe.distill > 0):  # a checkpoint, read once
+        start = widened_input(initial_weights(recipe.init), recipe.in_channels)
+    if recipe.init and fresh:
+        model.load_state_dict(start)
         log.info("weights from %s", recipe.init)
     teacher = None
     if recipe.distill > 0:
@@ -277,7 +290,7 @@ def train(
             raise ValueError("distillation keeps what a starting model knows: it needs --init")
         teacher = DeepLabV3Plus(recipe.decoder_channels, in_channels=recipe.in_channels)
         teacher = teacher.to(recipe.device, memory_format=torch.channels_last)
-        teacher.load_state_dict(widened_input(start or initial_weights(recipe.init), recipe.in_channels))
+        teacher.load_state_dict(start)
         teacher.eval().requires_grad_(False)
     scene_seed = recipe.seed * 1_000_003
     val = synthetic_pool(
@@ -310,9 +323,7 @@ def train(
         log.info("resumed at step %d (best IoU %.4f)", step, best)
     stepped = model  # what the optimiser step runs; validation and export use the model itself
     if recipe.cuda_graphs:  # the step is launch-bound: 2.8x faster replayed (benchmarks/train_speed.py)
-        from types import SimpleNamespace
-
-        stepped = SimpleNamespace(logits=torch.compile(model.logits, mode="reduce-overhead"))
+        stepped = compiled_logits(model)
     bar = tqdm(total=recipe.steps, initial=step, disable=not progress, desc="training", unit="step")
     running, t0 = [], time.perf_counter()
     end = min(recipe.steps, stop_after or recipe.steps)
