@@ -13,7 +13,7 @@ from nanosizer.batch import run_batch
 from nanosizer.data import example_images
 from nanosizer.io import Micrograph, read_micrographs
 from nanosizer.pipeline import analyze_micrograph, image_status
-from nanosizer.quality import LIMITS, judge, particle_confidence
+from nanosizer.quality import LIMITS, POLARITY_HINT, judge, particle_confidence
 from nanosizer.settings import Settings
 from nanosizer.synth import SynthImage, generate, preset_params, write_synth
 
@@ -143,8 +143,6 @@ def test_a_batch_keeps_an_unreliable_image_out_of_the_statistics_and_says_so(tmp
 
 
 def test_a_failed_image_whose_polarity_was_only_assumed_gets_the_dark_field_hint():
-    from nanosizer.quality import POLARITY_HINT
-
     grain = _scene("au-phase-grain", 1, coverage=0.0)
     assumed = _analyse(grain)  # --particles auto, no detector named: dark assumed
     assert assumed.quality.verdict == "unreliable" and POLARITY_HINT in assumed.quality.reasons
@@ -154,11 +152,22 @@ def test_a_failed_image_whose_polarity_was_only_assumed_gets_the_dark_field_hint
     assert POLARITY_HINT not in analyze_micrograph(named, Settings()).quality.reasons
 
 
-def test_haadf_catalysts_analysed_as_dark_are_unreliable_with_the_hint(realdata):
-    from nanosizer.quality import POLARITY_HINT
-
-    for name in ("Ru2", "Pd3"):
+def test_haadf_catalysts_analysed_as_dark_are_unreliable_with_the_specific_hint(realdata):
+    for name in ("Ru2", "Pd3"):  # no metadata: dark assumed; bright compact spots say dark-field
         path = realdata / "arda-supported-catalysts" / "images" / f"{name}.jpg"
         result = analyze_micrograph(read_micrographs(path, pixel_size_nm=1.0)[0], Settings())
         assert result.quality.verdict == "unreliable", (name, result.quality)
-        assert POLARITY_HINT in result.quality.reasons
+        assert any("compact bright spots" in reason for reason in result.quality.reasons), name
+    path = realdata / "arda-supported-catalysts" / "images" / "Pt_carbon2.jpg"  # bright field, failed
+    result = analyze_micrograph(read_micrographs(path, pixel_size_nm=1.0)[0], Settings())
+    assert result.quality.verdict == "unreliable" and POLARITY_HINT in result.quality.reasons
+
+
+def test_the_dark_field_hint_is_specific_only_when_bright_spots_dominate():
+    failing = {"weak_response_share": 0.2}
+    assert POLARITY_HINT in judge(failing, 10, polarity_assumed=True).reasons
+    looks_dark = judge({**failing, "bright_spot_ratio": 24.5}, 10, polarity_assumed=True).reasons
+    assert POLARITY_HINT not in looks_dark and any("24 times" in reason for reason in looks_dark)
+    looks_bright = judge({**failing, "bright_spot_ratio": 4.8}, 10, polarity_assumed=True).reasons
+    assert POLARITY_HINT in looks_bright
+    assert not any("--particles" in r for r in judge({**failing, "bright_spot_ratio": 30.0}, 10).reasons)

@@ -113,9 +113,13 @@ def iter_analysis(
     yield "measure"
     result = AnalysisResult(micrograph, binary, labels, table, separation, settings, timings, probability)
     signals = image_signals(micrograph.data, binary, probability, unmeasured_fraction(result), len(table))
-    result.quality = judge(
-        signals, len(table), polarity_assumed=_polarity_assumed(micrograph, asked, settings)
-    )
+    assumed = _polarity_assumed(micrograph, asked, settings)
+    result.quality = judge(signals, len(table), polarity_assumed=assumed)
+    if assumed and result.quality.verdict != "ok":  # failed: does the image look dark-field?
+        from .segment.polarity import bright_spot_ratio
+
+        signals["bright_spot_ratio"] = round(bright_spot_ratio(micrograph.data), 2)
+        result.quality = judge(signals, len(table), polarity_assumed=assumed)
     return result
 
 

@@ -88,14 +88,21 @@ POLARITY_HINT = (
     "particles taken as dark (no detector named in the file): if this is a dark-field (HAADF) "
     "image, rerun with --particles bright"
 )
+DARK_FIELD_SPOTS = 8.0  # bright_spot_ratio from which an image looks like bright particles
+DARK_FIELD_HINT = (
+    "particles taken as dark (no detector named in the file), but the image holds {ratio:.0f} times "
+    "as many compact bright spots as dark ones, as particles in dark-field (HAADF-STEM): "
+    "if its particles are bright, rerun with --particles bright"
+)
 
 
 def judge(signals: dict, count: int, polarity_assumed: bool = False) -> Quality:
     """The verdict from :func:`image_signals`: unreliable when any signal reaches its
     unreliable limit (:data:`LIMITS`) or the image is constant, doubtful when one reaches its
     doubtful limit or no particle was measured, else ok. A doubtful or unreliable image whose
-    particles were only assumed dark (``polarity_assumed``) gets :data:`POLARITY_HINT` too:
-    image statistics cannot tell dark-field images from dense bright-field ones
+    particles were only assumed dark (``polarity_assumed``) gets :data:`POLARITY_HINT` too, or
+    :data:`DARK_FIELD_HINT` when its ``bright_spot_ratio`` signal is given and high: image
+    statistics alone cannot tell dark-field images from dense bright-field ones
     (:mod:`nanosizer.segment.polarity`), a failed analysis is the moment to ask."""
     unreliable, doubtful = [], []
     if not signals.get("image_contrast", True):
@@ -112,10 +119,20 @@ def judge(signals: dict, count: int, polarity_assumed: bool = False) -> Quality:
     if count == 0:
         doubtful.append("no particle measured")
     if polarity_assumed and (unreliable or doubtful):
-        doubtful.append(POLARITY_HINT)
+        doubtful.append(_polarity_hint(signals))
     if unreliable:
         return Quality("unreliable", tuple(unreliable + doubtful), signals)
     return Quality("doubtful" if doubtful else "ok", tuple(doubtful), signals)
+
+
+def _polarity_hint(signals: dict) -> str:
+    """The hint for a failed image whose particles were only assumed dark: the specific one
+    when its ``bright_spot_ratio`` signal (:func:`~nanosizer.segment.polarity.bright_spot_ratio`)
+    says it looks dark-field, else the general one."""
+    ratio = signals.get("bright_spot_ratio")
+    if ratio is not None and ratio >= DARK_FIELD_SPOTS:
+        return DARK_FIELD_HINT.format(ratio=ratio)
+    return POLARITY_HINT
 
 
 def _reason(name: str, value: float) -> str:

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from nanosizer.segment.polarity import choose_polarity, names_detector
+from nanosizer.segment.polarity import bright_spot_ratio, choose_polarity, names_detector
 
 
 def _field(bright_particles: bool) -> np.ndarray:
@@ -29,3 +29,22 @@ def test_without_metadata_bright_field_is_assumed_with_a_hint_for_dark_field_loo
     assert particles == "dark" and "bright-field assumed" in reason and "--particles bright" not in reason
     particles, reason = choose_polarity({}, _field(True))
     assert particles == "dark" and "--particles bright" in reason
+
+
+def _spots(bright: bool) -> np.ndarray:
+    """Small particles (4-8 px) on a lumpy support with noise: bright ones (HAADF) or dark ones."""
+    from helpers import disc_mask
+    from scipy import ndimage as ndi
+
+    rng = np.random.default_rng(1)
+    support = 0.5 + 0.4 * ndi.gaussian_filter(rng.standard_normal((384, 384)), 20) * 20
+    spots = np.zeros(support.shape)
+    for centre in rng.integers(10, 374, (60, 2)):
+        spots[disc_mask(spots.shape, centre, rng.uniform(2, 4))] = 0.3
+    image = support + (1 if bright else -1) * ndi.gaussian_filter(spots, 1.0)
+    return image + 0.02 * rng.standard_normal(image.shape)
+
+
+def test_bright_spot_ratio_tells_bright_small_particles_from_dark_ones():
+    assert bright_spot_ratio(_spots(bright=True)) >= 8.0  # quality.DARK_FIELD_SPOTS
+    assert bright_spot_ratio(_spots(bright=False)) <= 1.0
