@@ -92,6 +92,11 @@ def iter_analysis(
     tic = time.perf_counter()
     separation = separate_particles(binary, px, settings, shapes)
     timings["separate_s"] = time.perf_counter() - tic
+    if separation.fine_regions:
+        micrograph.notes.append(
+            f"{separation.fine_regions} region(s) of close-packed small particles (rafts) outlined on "
+            "the image enlarged for them"
+        )
     if separation.coarse_regions:
         micrograph.notes.append(
             f"outlines of {separation.coarse_regions} region(s) wider than the shape head knows also "

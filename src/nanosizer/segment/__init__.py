@@ -54,7 +54,10 @@ def segment_with_shapes(
             coarse = functools.partial(
                 coarse_fields, data, zoom=zoom, model=settings.model, dark_field=dark_field
             )
-            shapes = dataclasses.replace(shapes, coarse_pass=coarse)
+            fine = functools.partial(
+                fine_field, data, main_zoom=zoom, model=settings.model, dark_field=dark_field
+            )
+            shapes = dataclasses.replace(shapes, coarse_pass=coarse, fine_pass=fine, image=data)
         if load_model(settings.model).reference and notes is not None:
             notes.append(
                 "model quantised with full 8-bit weights: computed in float so that the result does "
@@ -88,6 +91,31 @@ def coarse_fields(
         field = input_shapes(data[top:bottom, left:right], model, coarse, dark_field)
         fields.append(dataclasses.replace(field, window=(top, left, bottom, right)))
     return tuple(fields)
+
+
+FINE_MARGIN_PX = 16  # image around a region that a fine pass sees
+
+
+def fine_field(
+    data: np.ndarray,
+    box: tuple[int, int, int, int],
+    zoom: float,
+    main_zoom: float = 1.0,
+    model=None,
+    dark_field: bool = False,
+) -> ShapeField | None:
+    """The shape head's outlines around ``box`` = (top, left, bottom, right) of the image with
+    :data:`FINE_MARGIN_PX` more on each side, predicted on the normalised image ``data``
+    enlarged by ``zoom`` (None when that is no larger than the main pass's ``main_zoom``)."""
+    from .network import input_shapes
+
+    if zoom <= main_zoom:
+        return None
+    h, w = data.shape
+    top, left = max(box[0] - FINE_MARGIN_PX, 0), max(box[1] - FINE_MARGIN_PX, 0)
+    bottom, right = min(box[2] + FINE_MARGIN_PX, h), min(box[3] + FINE_MARGIN_PX, w)
+    field = input_shapes(data[top:bottom, left:right], model, zoom, dark_field)
+    return dataclasses.replace(field, window=(top, left, bottom, right))
 
 
 def confident_regions(prob: np.ndarray, found: np.ndarray, min_confidence: float) -> tuple[np.ndarray, int]:

@@ -29,7 +29,11 @@ class ShapeField:
     the predictions were made on (None: all of it). ``coarse_pass``, when set, predicts the
     outlines again around given (region, width) pairs (:func:`wide_regions`), on the image
     shrunk for them (one field per window): the separation asks for it where regions are wider than the shape
-    head knows (:mod:`nanosizer.separate.learned`).
+    head knows (:mod:`nanosizer.separate.learned`). ``fine_pass``, when set, predicts them
+    around a box (top, left, bottom, right) on the image enlarged by a zoom (None when that is
+    no larger than the main pass's): the separation asks for it where a region looks like a
+    raft of particles too small for the head (:mod:`nanosizer.separate.rafts`). ``image`` is the
+    normalised micrograph (dark particles, its own pixels) the separation reads intensities from.
     """
 
     objects: np.ndarray  # (h, w) float32
@@ -37,6 +41,8 @@ class ShapeField:
     zoom: float = 1.0
     window: tuple[int, int, int, int] | None = None
     coarse_pass: Callable[[list[tuple[Region, float]]], tuple[ShapeField, ...]] | None = None
+    fine_pass: Callable[[tuple[int, int, int, int], float], ShapeField | None] | None = None
+    image: np.ndarray | None = None  # the normalised image the predictions came from (dark particles)
 
     def points(self, grid_ij: np.ndarray) -> np.ndarray:
         """(k, 2) image coordinates (row, col; pixel centres at integers) of grid points."""

@@ -18,6 +18,16 @@ from ..measure.geometry import contour_geometry, is_convex
 from ..regions import Region, crop_region, inscribed_width, paint_labels, regions_from_labels
 from ..segment.shapes import OUTLINE_LENGTH_PX, OUTLINE_SIZES_PX, ShapeField, wide_regions
 from .excluded import excluded_entry
+from .rafts import (
+    FINE_MIN_AREA_PX,
+    FINE_MIN_GAP,
+    FINE_MIN_OUTLINES,
+    FINE_MIN_TEXTURE,
+    FINE_ZOOMS,
+    gap_contrast,
+    is_raft,
+    texture_contrast,
+)
 from .star import candidates, suppress
 
 MIN_SUPPORT = 0.5  # an outline with less than this share of its area in the particle map is rejected
@@ -40,11 +50,16 @@ def learned_split(binary: np.ndarray, field: ShapeField, settings, result) -> No
         fields = field.coarse_pass([(regions[value - 1], width) for value, width in wide.items()])
         coarse = _coarse_outlines(fields, binary, labels, regions, settings)
         for value in _coarse_regions(wide, coarse):
-            if _native_raft(outlines.get(value, []), regions[value - 1]):
+            if is_raft(outlines.get(value, []), regions[value - 1]):
                 continue  # many particles of one size: the shrunk image merges them, keep them
             outlines[value] = coarse[value]
             single[value - 1] = _single_convex(regions[value - 1], coarse[value], settings)
         result.coarse_regions = len(wide)
+    if field.fine_pass is not None and field.image is not None:  # rafts of small particles
+        for value, found in _fine_outlines(field, binary, labels, regions, outlines, settings).items():
+            outlines[value] = found
+            single[value - 1] = False
+            result.fine_regions += 1
     for value, region in enumerate(regions, start=1):
         found = outlines.get(value, [])
         if single[value - 1]:
@@ -129,6 +144,38 @@ def _coarse_outlines(
     return out
 
 
+def _fine_outlines(
+    field: ShapeField, binary: np.ndarray, labels: np.ndarray, regions, outlines, settings
+) -> dict[int, list[Region]]:
+    """Outlines of the fine pass (the image enlarged by :data:`~.rafts.FINE_ZOOMS`) for the
+    regions whose inside is textured like a raft of small particles
+    (:func:`~.rafts.texture_contrast`), where they explain it as a raft
+    (:func:`~.rafts.is_raft`) of :data:`~.rafts.FINE_MIN_OUTLINES` or more, meeting on brighter
+    gaps (:func:`~.rafts.gap_contrast`), with more particles than the outlines so far; of the
+    zooms, the one giving the most. Rafts of 8-14 px particles are one or a few objects to the
+    native pass. (From 2,000 px, textured single particles of EMPS, a rod with domains, hollow
+    cubes and a porous sphere, were cut into 10-62 pieces.)"""
+    out = {}
+    for value, region in enumerate(regions, start=1):
+        if region.area_px < FINE_MIN_AREA_PX:
+            continue
+        texture = texture_contrast(region, field.image, binary)
+        if texture is None or texture < FINE_MIN_TEXTURE:
+            continue
+        best = outlines.get(value, [])
+        box = (region.top, region.left, region.top + region.mask.shape[0], region.left + region.mask.shape[1])
+        for zoom in FINE_ZOOMS:
+            fine = field.fine_pass(box, zoom)
+            if fine is None:
+                continue
+            found = _outlines(fine, binary, labels, settings).get(value, [])
+            if len(found) < max(FINE_MIN_OUTLINES, len(best) + 1) or not is_raft(found, region):
+                continue
+            if gap_contrast(found, region, field.image) >= FINE_MIN_GAP:
+                best = out[value] = found
+    return out
+
+
 def _coarse_regions(wide: dict[int, float], coarse: dict[int, list[Region]]) -> list[int]:
     """The ``wide`` regions (:func:`~nanosizer.segment.shapes.wide_regions`) that the coarse
     pass explains with particles wider than :data:`OUTLINE_SIZES_PX`, or longer than any the
@@ -146,36 +193,6 @@ def _coarse_regions(wide: dict[int, float], coarse: dict[int, list[Region]]) -> 
         elif np.median([feret_diameters(o.mask)[1] for o in found]) > OUTLINE_LENGTH_PX:
             larger.append(value)
     return larger
-
-
-RAFT_MIN_OUTLINES = 8  # native outlines that make a region a raft of particles, not pieces of one
-RAFT_MAX_SPREAD = 1.0  # their areas' interquartile range / median at most (a raft's particles are alike)
-RAFT_MIN_COVER = 0.6  # and they cover at least this share of the region
-RAFT_MAX_WIDTH = 45.0  # px, and are this narrow: pieces of a large particle are as wide as the head goes
-
-
-def _native_raft(native: list[Region], region: Region) -> bool:
-    """Whether the native outlines explain a wide region as a raft of many particles of one
-    size (close-packed monolayers): then the coarse pass, which sees the raft shrunk until its
-    particles merge, must not replace them (two outlines for 105 particles of 31 px). A large
-    particle the native pass cuts up gives pieces of unequal sizes as wide as the head reaches
-    (EMPS 4d951b622f: 10 pieces 95 px wide). The spread is the interquartile range: in a raft
-    of 14 px particles a fifth of the native outlines hold two or three particles (coefficient
-    of variation 0.76, interquartile range 0.87 of the median), and the coarse pass gave one
-    outline for 130."""
-    if len(native) < RAFT_MIN_OUTLINES:
-        return False
-    q1, median, q3 = np.percentile([o.area_px for o in native], [25, 50, 75])
-    if q3 - q1 > RAFT_MAX_SPREAD * median:
-        return False
-    if np.median([inscribed_width(o.mask) for o in native]) > RAFT_MAX_WIDTH:
-        return False
-    covered = np.zeros(region.mask.shape, bool)
-    for o in native:
-        rows, cols = o.slices
-        top, left = rows.start - region.top, cols.start - region.left
-        covered[top : top + o.mask.shape[0], left : left + o.mask.shape[1]] |= o.mask
-    return bool((covered & region.mask).sum() >= RAFT_MIN_COVER * region.area_px)
 
 
 def _within(polygon: Region, labels: np.ndarray, value: int) -> Region | None:

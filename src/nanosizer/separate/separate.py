@@ -35,6 +35,7 @@ class Separation:
     regions: int = 0
     non_convex_regions: int = 0
     coarse_regions: int = 0  # learned: regions wider than the shape head knows, predicted again coarser
+    fine_regions: int = 0  # learned: rafts of particles too small for the head, outlined enlarged
 
 
 def count_holes(mask: np.ndarray) -> int:
