@@ -55,8 +55,10 @@ def learned_split(binary: np.ndarray, field: ShapeField, settings, result) -> No
             outlines[value] = coarse[value]
             single[value - 1] = _single_convex(regions[value - 1], coarse[value], settings)
         result.coarse_regions = len(wide)
+    fine = {}
     if field.fine_pass is not None and field.image is not None:  # rafts of small particles
-        for value, found in _fine_outlines(field, binary, labels, regions, outlines, settings).items():
+        fine = _fine_outlines(field, binary, labels, regions, outlines, settings)
+        for value, found in fine.items():
             outlines[value] = found
             single[value - 1] = False
             result.fine_regions += 1
@@ -67,7 +69,7 @@ def learned_split(binary: np.ndarray, field: ShapeField, settings, result) -> No
             continue
         if len(found) > 1:
             result.non_convex_regions += 1
-        result.particles.extend(_grown_to_map(found, region))
+        result.particles.extend(found if value in fine else _grown_to_map(found, region))
     _exclude_leftovers(labels, result)
 
 
@@ -153,7 +155,8 @@ def _fine_outlines(
     (:func:`~.rafts.is_raft`) of :data:`~.rafts.FINE_MIN_OUTLINES` or more, meeting on brighter
     gaps (:func:`~.rafts.gap_contrast`), with more particles than the outlines so far; of the
     zooms, the one giving the most. Rafts of 8-14 px particles are one or a few objects to the
-    native pass. (From 2,000 px, textured single particles of EMPS, a rod with domains, hollow
+    native pass. Their outlines are not grown to the map, which covers the raft's gaps. (From
+    2,000 px, textured single particles of EMPS, a rod with domains, hollow
     cubes and a porous sphere, were cut into 10-62 pieces.)"""
     out = {}
     for value, region in enumerate(regions, start=1):
