@@ -40,7 +40,8 @@ def test_alike_outlines_covering_a_region_are_a_raft_unequal_or_few_are_not():
     image, region, discs, _ = _hexagonal_raft(12, 9)
     assert len(discs) > 50 and is_raft(discs, region)
     assert not is_raft(discs[:7], region)  # too few to be a raft
-    assert not is_raft(discs[::3], region)  # alike, but covering a third of it
+    assert not is_raft(discs[::2], region)  # alike, but covering half of it
+    assert is_raft(discs[::2], region, min_cover=0.3)  # enough for the fine pass (rest left out)
     halves = [
         crop_region(region.mask & (np.arange(region.mask.shape[1]) < k), region.top, region.left)
         for k in (region.mask.shape[1] // 4, region.mask.shape[1] // 2)
@@ -119,3 +120,12 @@ def test_regions_below_the_fine_pass_size_never_ask_for_it():
     assert 1000 < binary.sum() < 8000
     separate_particles(binary, 1.0, Settings(separation="learned"), field)
     assert asked == []
+
+
+def test_a_fine_pass_too_large_to_run_in_seconds_is_not_run():
+    from nanosizer.segment import FINE_MAX_INPUT_PX, fine_field
+
+    data = np.zeros((2000, 2000), np.float32)
+    assert 2000 * 2000 * 9 > FINE_MAX_INPUT_PX
+    assert fine_field(data, (0, 0, 2000, 2000), 3.0) is None
+    assert fine_field(data, (0, 0, 64, 64), 3.0, main_zoom=3.0) is None  # no larger than the main pass

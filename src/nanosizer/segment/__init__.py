@@ -94,6 +94,7 @@ def coarse_fields(
 
 
 FINE_MARGIN_PX = 16  # image around a region that a fine pass sees
+FINE_MAX_INPUT_PX = 16_000_000  # network input of one fine pass at most (~10 s on 2 cores)
 
 
 def fine_field(
@@ -106,7 +107,9 @@ def fine_field(
 ) -> ShapeField | None:
     """The shape head's outlines around ``box`` = (top, left, bottom, right) of the image with
     :data:`FINE_MARGIN_PX` more on each side, predicted on the normalised image ``data``
-    enlarged by ``zoom`` (None when that is no larger than the main pass's ``main_zoom``)."""
+    enlarged by ``zoom`` (None when that is no larger than the main pass's ``main_zoom``, or
+    when the enlarged window would exceed :data:`FINE_MAX_INPUT_PX`: a raft filling a 4096²
+    micrograph would take minutes at 5x)."""
     from .network import input_shapes
 
     if zoom <= main_zoom:
@@ -114,6 +117,8 @@ def fine_field(
     h, w = data.shape
     top, left = max(box[0] - FINE_MARGIN_PX, 0), max(box[1] - FINE_MARGIN_PX, 0)
     bottom, right = min(box[2] + FINE_MARGIN_PX, h), min(box[3] + FINE_MARGIN_PX, w)
+    if (bottom - top) * (right - left) * zoom**2 > FINE_MAX_INPUT_PX:
+        return None
     field = input_shapes(data[top:bottom, left:right], model, zoom, dark_field)
     return dataclasses.replace(field, window=(top, left, bottom, right))
 

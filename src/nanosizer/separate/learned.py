@@ -20,6 +20,7 @@ from ..segment.shapes import OUTLINE_LENGTH_PX, OUTLINE_SIZES_PX, ShapeField, wi
 from .excluded import excluded_entry
 from .rafts import (
     FINE_MIN_AREA_PX,
+    FINE_MIN_COVER,
     FINE_MIN_GAP,
     FINE_MIN_OUTLINES,
     FINE_MIN_TEXTURE,
@@ -172,7 +173,9 @@ def _fine_outlines(
             if fine is None:
                 continue
             found = _outlines(fine, binary, labels, settings).get(value, [])
-            if len(found) < max(FINE_MIN_OUTLINES, len(best) + 1) or not is_raft(found, region):
+            if len(found) < max(FINE_MIN_OUTLINES, len(best) + 1) or not is_raft(
+                found, region, FINE_MIN_COVER
+            ):
                 continue
             if gap_contrast(found, region, field.image) >= FINE_MIN_GAP:
                 best = out[value] = found

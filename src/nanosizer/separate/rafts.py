@@ -24,19 +24,21 @@ RAFT_MAX_WIDTH = 45.0  # px, and are this narrow: pieces of a large particle are
 FINE_MIN_AREA_PX = 8000  # regions from this size whose inside is textured get the fine pass
 FINE_MIN_OUTLINES = 30  # and its outlines replace theirs only when this many (a raft holds dozens)
 FINE_MIN_TEXTURE = 0.12  # texture_contrast from which a region may be a raft of small particles
+FINE_MIN_COVER = 0.3  # share of the region they cover at least (the rest is left out, with a reason)
 FINE_MIN_GAP = 0.1  # gap_contrast the fine pass's outlines need to replace the native ones
 FINE_ZOOMS = (3.0, 5.0)  # enlargements tried (particles of ~11-16 and ~8-10 px to the head's sizes)
 _FOOTPRINT = np.ones((3, 3), bool)
 
 
-def is_raft(outlines: list[Region], region: Region) -> bool:
+def is_raft(outlines: list[Region], region: Region, min_cover: float = RAFT_MIN_COVER) -> bool:
     """Whether ``outlines`` explain a region as a raft of many particles of one size:
     :data:`RAFT_MIN_OUTLINES` or more, alike (interquartile range of their areas at most
     :data:`RAFT_MAX_SPREAD` of the median), narrow (:data:`RAFT_MAX_WIDTH`) and covering
-    :data:`RAFT_MIN_COVER` of it. A large particle cut up gives pieces of unequal sizes as wide as
-    the head reaches (EMPS 4d951b622f: 10 pieces 95 px wide). The spread is the interquartile
-    range: in a raft of 14 px particles a fifth of the native outlines hold two or three
-    particles (coefficient of variation 0.76, interquartile range 0.87 of the median)."""
+    ``min_cover`` of it (:data:`RAFT_MIN_COVER`). A large particle cut up gives pieces of
+    unequal sizes as wide as the head reaches (EMPS 4d951b622f: 10 pieces 95 px wide). The
+    spread is the interquartile range: in a raft of 14 px particles a fifth of the native
+    outlines hold two or three particles (coefficient of variation 0.76, interquartile range
+    0.87 of the median)."""
     if len(outlines) < RAFT_MIN_OUTLINES:
         return False
     q1, median, q3 = np.percentile([o.area_px for o in outlines], [25, 50, 75])
@@ -45,7 +47,7 @@ def is_raft(outlines: list[Region], region: Region) -> bool:
     if np.median([inscribed_width(o.mask) for o in outlines]) > RAFT_MAX_WIDTH:
         return False
     painted = paint_labels(_in_box(outlines, region), region.mask.shape)
-    return bool(np.count_nonzero(painted * region.mask) >= RAFT_MIN_COVER * region.area_px)
+    return bool(np.count_nonzero(painted * region.mask) >= min_cover * region.area_px)
 
 
 def texture_contrast(region: Region, image: np.ndarray, binary: np.ndarray) -> float | None:
