@@ -167,7 +167,8 @@ def _fine_outlines(
         if texture is None or texture < FINE_MIN_TEXTURE:
             continue
         best = outlines.get(value, [])
-        box = (region.top, region.left, region.top + region.mask.shape[0], region.left + region.mask.shape[1])
+        rows, cols = region.slices
+        box = (rows.start, cols.start, rows.stop, cols.stop)
         for zoom in FINE_ZOOMS:
             fine = field.fine_pass(box, zoom)
             if fine is None:
