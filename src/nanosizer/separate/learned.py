@@ -19,6 +19,7 @@ from ..regions import Region, crop_region, inscribed_width, paint_labels, region
 from ..segment.shapes import OUTLINE_LENGTH_PX, OUTLINE_SIZES_PX, ShapeField, wide_regions
 from .excluded import excluded_entry
 from .rafts import (
+    FINE_MAX_SPREAD,
     FINE_MIN_AREA_PX,
     FINE_MIN_COVER,
     FINE_MIN_GAP,
@@ -174,9 +175,8 @@ def _fine_outlines(
             if fine is None:
                 continue
             found = _outlines(fine, binary, labels, settings).get(value, [])
-            if len(found) < max(FINE_MIN_OUTLINES, len(best) + 1) or not is_raft(
-                found, region, FINE_MIN_COVER
-            ):
+            enough = len(found) >= max(FINE_MIN_OUTLINES, len(best) + 1)
+            if not (enough and is_raft(found, region, FINE_MIN_COVER, FINE_MAX_SPREAD)):
                 continue
             if gap_contrast(found, region, field.image) >= FINE_MIN_GAP:
                 best = out[value] = found

@@ -25,15 +25,21 @@ FINE_MIN_AREA_PX = 8000  # regions from this size whose inside is textured get t
 FINE_MIN_OUTLINES = 30  # and its outlines replace theirs only when this many (a raft holds dozens)
 FINE_MIN_TEXTURE = 0.12  # texture_contrast from which a region may be a raft of small particles
 FINE_MIN_COVER = 0.3  # share of the region they cover at least (the rest is left out, with a reason)
-FINE_MIN_GAP = 0.1  # gap_contrast the fine pass's outlines need to replace the native ones
+FINE_MAX_SPREAD = 0.6  # their areas' interquartile range / median at most (rafts 0.29-0.58)
+FINE_MIN_GAP = 0.15  # gap_contrast the fine pass's outlines need to replace the native ones
 FINE_ZOOMS = (3.0, 5.0)  # enlargements tried (particles of ~11-16 and ~8-10 px to the head's sizes)
 _FOOTPRINT = np.ones((3, 3), bool)
 
 
-def is_raft(outlines: list[Region], region: Region, min_cover: float = RAFT_MIN_COVER) -> bool:
+def is_raft(
+    outlines: list[Region],
+    region: Region,
+    min_cover: float = RAFT_MIN_COVER,
+    max_spread: float = RAFT_MAX_SPREAD,
+) -> bool:
     """Whether ``outlines`` explain a region as a raft of many particles of one size:
     :data:`RAFT_MIN_OUTLINES` or more, alike (interquartile range of their areas at most
-    :data:`RAFT_MAX_SPREAD` of the median), narrow (:data:`RAFT_MAX_WIDTH`) and covering
+    ``max_spread`` of the median, :data:`RAFT_MAX_SPREAD`), narrow (:data:`RAFT_MAX_WIDTH`) and covering
     ``min_cover`` of it (:data:`RAFT_MIN_COVER`). A large particle cut up gives pieces of
     unequal sizes as wide as the head reaches (EMPS 4d951b622f: 10 pieces 95 px wide). The
     spread is the interquartile range: in a raft of 14 px particles a fifth of the native
@@ -42,7 +48,7 @@ def is_raft(outlines: list[Region], region: Region, min_cover: float = RAFT_MIN_
     if len(outlines) < RAFT_MIN_OUTLINES:
         return False
     q1, median, q3 = np.percentile([o.area_px for o in outlines], [25, 50, 75])
-    if q3 - q1 > RAFT_MAX_SPREAD * median:
+    if q3 - q1 > max_spread * median:
         return False
     if np.median([inscribed_width(o.mask) for o in outlines]) > RAFT_MAX_WIDTH:
         return False
@@ -77,8 +83,8 @@ def gap_contrast(outlines: list[Region], region: Region, image: np.ndarray) -> f
     insides and the background just around the region: a raft's particles meet on brighter
     gaps (ligand shells, or the dip between two round particles), the pieces of a large
     particle on cuts through its uniform inside. Outlines of the fine pass on rafts of 8-14 px
-    particles 0.15-0.41; its pieces of large touching particles (generated dense-packing)
-    -0.06-0.01."""
+    particles 0.18-0.41; its pieces of large touching particles (generated dense-packing)
+    -0.06-0.01, of a large porous one 0.12."""
     window, inside, (top, left) = _window(region, image, 4)
     labels = np.zeros(window.shape, np.int32)
     rows = slice(region.top - top, region.top - top + region.mask.shape[0])
