@@ -148,3 +148,42 @@ def test_a_large_porous_particle_is_not_taken_for_a_raft():
     )
     assert result.separation.fine_regions == 0
     assert len(result.particles) <= 2 * scene.labels.max()
+
+
+def _square_raft(across_px: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Dark 10-px discs on a 12-px square lattice filling a square ``across_px`` wide, on a
+    bright background: image and particle map (the whole raft one region)."""
+    cell = np.hypot(*np.mgrid[-5.5:6.5, -5.5:6.5]) > 5.0  # True in the gaps
+    tiles = np.tile(cell, (across_px // 12, across_px // 12))
+    image = np.full((size, size), 0.8)
+    start = (size - tiles.shape[0]) // 2
+    image[start : start + tiles.shape[0], start : start + tiles.shape[1]] = np.where(tiles, 0.8, 0.25)
+    binary = np.zeros((size, size), bool)
+    binary[start : start + tiles.shape[0], start : start + tiles.shape[1]] = True
+    return image, binary
+
+
+def test_a_region_too_large_for_any_fine_pass_is_not_examined():
+    """A raft (or a carbon film the map took whole) whose box enlarged 3x would exceed the fine
+    pass's input limit is left as it is, before its texture is computed."""
+    from nanosizer.segment.shapes import ShapeField
+    from nanosizer.separate import separate_particles
+    from nanosizer.settings import Settings
+
+    for across, size, expected in ((600, 640, True), (1500, 1540, False)):
+        image, binary = _square_raft(across, size)
+        asked = []
+
+        def fine_pass(box, zoom, asked=asked):
+            asked.append(zoom)
+            return None
+
+        grid = (size + 3) // 4
+        field = ShapeField(
+            np.zeros((grid, grid), np.float32),
+            np.zeros((32, grid, grid), np.float32),
+            fine_pass=fine_pass,
+            image=image,
+        )
+        separate_particles(binary, 1.0, Settings(separation="learned"), field)
+        assert bool(asked) == expected, (across, asked)

@@ -16,6 +16,7 @@ from scipy import ndimage as ndi
 from ..measure.feret import feret_diameters
 from ..measure.geometry import contour_geometry, is_convex
 from ..regions import Region, crop_region, inscribed_width, paint_labels, regions_from_labels
+from ..segment import FINE_MAX_INPUT_PX
 from ..segment.shapes import OUTLINE_LENGTH_PX, OUTLINE_SIZES_PX, ShapeField, wide_regions
 from .excluded import excluded_entry
 from .rafts import (
@@ -162,8 +163,8 @@ def _fine_outlines(
     cubes and a porous sphere, were cut into 10-62 pieces.)"""
     out = {}
     for value, region in enumerate(regions, start=1):
-        if region.area_px < FINE_MIN_AREA_PX:
-            continue
+        if region.area_px < FINE_MIN_AREA_PX or region.mask.size * min(FINE_ZOOMS) ** 2 > FINE_MAX_INPUT_PX:
+            continue  # too small for a raft, or too large for any fine pass (carbon film)
         texture = texture_contrast(region, field.image, binary)
         if texture is None or texture < FINE_MIN_TEXTURE:
             continue
