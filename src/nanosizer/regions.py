@@ -55,6 +55,12 @@ class Region:
         )
 
 
+def in_box_of(regions: list[Region], box: Region) -> list[Region]:
+    """The ``regions`` placed in ``box``'s own coordinates (its box's top-left corner at 0, 0),
+    e.g. to paint a region's outlines on its crop."""
+    return [Region(r.mask, r.top - box.top, r.left - box.left) for r in regions]
+
+
 def crop_region(mask: np.ndarray, top: int, left: int, separated: bool = False) -> Region:
     """The pixels of ``mask`` (placed at ``top``, ``left`` in the image) as a :class:`Region`
     cut to their own box; ``mask`` must hold at least one pixel. The crop is a copy: a view

@@ -73,7 +73,7 @@ def bright_spot_ratio(data: np.ndarray) -> float:
     from ..intensity import normalise
 
     step = max(1, min(data.shape) // 1024)
-    image = normalise(np.asarray(data, np.float64)[::step, ::step]).astype(np.float64)
+    image = normalise(np.asarray(data)[::step, ::step]).astype(np.float64)  # no full-size copy
     bright = dark = 0
     for sigma in SPOT_SCALES_PX:
         rr, rc, cc = hessian_matrix(image, sigma=sigma, order="rc", use_gaussian_derivatives=False)

@@ -15,7 +15,7 @@ from scipy import ndimage as ndi
 
 from ..measure.feret import feret_diameters
 from ..measure.geometry import contour_geometry, is_convex
-from ..regions import Region, crop_region, inscribed_width, paint_labels, regions_from_labels
+from ..regions import Region, crop_region, in_box_of, inscribed_width, paint_labels, regions_from_labels
 from ..segment import FINE_MAX_INPUT_PX
 from ..segment.shapes import OUTLINE_LENGTH_PX, OUTLINE_SIZES_PX, ShapeField, wide_regions
 from .excluded import excluded_entry
@@ -95,7 +95,7 @@ def _grown_to_map(outlines: list[Region], region: Region) -> list[Region]:
         return outlines
     from skimage.segmentation import expand_labels
 
-    local = [Region(o.mask, o.top - region.top, o.left - region.left) for o in outlines]  # in its box
+    local = in_box_of(outlines, region)
     visible = paint_labels(local, region.mask.shape) * region.mask
     radius = np.sqrt(np.median([o.area_px for o in outlines]) / np.pi)
     distance = max(1.0, GROW_FRACTION * radius)

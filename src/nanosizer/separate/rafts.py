@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
-from ..regions import Region, inscribed_width, paint_labels
+from ..regions import Region, in_box_of, inscribed_width, paint_labels
 
 RAFT_MIN_OUTLINES = 8  # outlines that make a region a raft of particles, not pieces of one
 RAFT_MAX_SPREAD = 1.0  # their areas' interquartile range / median at most (a raft's particles are alike)
@@ -52,7 +52,7 @@ def is_raft(
         return False
     if np.median([inscribed_width(o.mask) for o in outlines]) > RAFT_MAX_WIDTH:
         return False
-    painted = paint_labels(_in_box(outlines, region), region.mask.shape)
+    painted = paint_labels(in_box_of(outlines, region), region.mask.shape)
     return bool(np.count_nonzero(painted * region.mask) >= min_cover * region.area_px)
 
 
@@ -64,8 +64,8 @@ def texture_contrast(region: Region, image: np.ndarray, binary: np.ndarray) -> f
     particles, clusters of large ones and overlaps 0.03-0.09 (generated large-particles,
     dense-packing, high-contrast, overlap-high, tsem-agglomerates). None without an inside or
     a contrast."""
-    window, inside, (top, left) = _window(region, image, 12)
-    background = ~binary[top : top + window.shape[0], left : left + window.shape[1]]
+    window, inside, _, frame = _window(region, image, 12)
+    background = ~binary[frame]
     background &= ~ndi.binary_dilation(inside, _FOOTPRINT, iterations=2)
     core = ndi.binary_erosion(inside, _FOOTPRINT, iterations=3)
     if not (core.any() and background.any()):
@@ -85,11 +85,9 @@ def gap_contrast(outlines: list[Region], region: Region, image: np.ndarray) -> f
     particle on cuts through its uniform inside. Outlines of the fine pass on rafts of 8-14 px
     particles 0.18-0.41; its pieces of large touching particles (generated dense-packing)
     -0.06-0.01, of a large porous one 0.12."""
-    window, inside, (top, left) = _window(region, image, 4)
+    window, inside, box, _ = _window(region, image, 4)
     labels = np.zeros(window.shape, np.int32)
-    rows = slice(region.top - top, region.top - top + region.mask.shape[0])
-    cols = slice(region.left - left, region.left - left + region.mask.shape[1])
-    labels[rows, cols] = paint_labels(_in_box(outlines, region), region.mask.shape) * region.mask
+    labels[box] = paint_labels(in_box_of(outlines, region), region.mask.shape) * region.mask
     core = (labels > 0) & (ndi.maximum_filter(labels, size=5) == ndi.minimum_filter(labels, size=5))
     meet = ndi.maximum_filter(labels, footprint=_FOOTPRINT) != ndi.minimum_filter(
         labels, footprint=_FOOTPRINT
@@ -105,22 +103,19 @@ def gap_contrast(outlines: list[Region], region: Region, image: np.ndarray) -> f
     return (float(np.median(window[meet])) - level) / contrast
 
 
-def _in_box(outlines: list[Region], region: Region) -> list[Region]:
-    """The outlines moved into the region's box."""
-    return [Region(o.mask, o.top - region.top, o.left - region.left) for o in outlines]
-
-
-def _window(region: Region, image: np.ndarray, pad: int) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
+def _window(
+    region: Region, image: np.ndarray, pad: int
+) -> tuple[np.ndarray, np.ndarray, tuple[slice, slice], tuple[slice, slice]]:
     """The image around the region's box (``pad`` px more on each side, clipped; float64),
-    the region's mask in it, and the window's top-left corner."""
+    the region's mask in it, the region's box in the window and the window in the image."""
     h, w = image.shape
     top, left = max(region.top - pad, 0), max(region.left - pad, 0)
     bottom = min(region.top + region.mask.shape[0] + pad, h)
     right = min(region.left + region.mask.shape[1] + pad, w)
-    window = np.asarray(image[top:bottom, left:right], np.float64)
+    frame = (slice(top, bottom), slice(left, right))
+    window = np.asarray(image[frame], np.float64)
+    rows, cols = region.slices
+    box = (slice(rows.start - top, rows.stop - top), slice(cols.start - left, cols.stop - left))
     inside = np.zeros(window.shape, bool)
-    inside[
-        region.top - top : region.top - top + region.mask.shape[0],
-        region.left - left : region.left - left + region.mask.shape[1],
-    ] = region.mask
-    return window, inside, (top, left)
+    inside[box] = region.mask
+    return window, inside, box, frame
