@@ -42,8 +42,9 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1024, 2048, 4096, 8192, 16384])
     parser.add_argument("--segmenter", default="network")
     parser.add_argument("--separation", default="uecs", help="uecs (the README's table), learned, auto, ...")
+    parser.add_argument("--model", default=None, help="ONNX model (default: the shipped one)")
     args = parser.parse_args()
-    settings = Settings(segmenter=args.segmenter, separation=args.separation)
+    settings = Settings(segmenter=args.segmenter, separation=args.separation, model=args.model)
     base = scene(2048).image.astype(np.float32)
     base = np.round(255 * (base - base.min()) / np.ptp(base)).astype(np.uint8)
     print(

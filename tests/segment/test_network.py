@@ -14,6 +14,7 @@ from nanosizer.segment.network import (
     default_model_path,
     load_model,
     network_input,
+    predict_maps,
     predict_probability,
     tile_layout,
 )
@@ -47,6 +48,20 @@ def test_the_model_ships_and_describes_itself():
     model = load_model()
     assert len(model.sha256) == 64
     assert model.info["recipe"]["tile"] == 256 and 0 < model.info["val_iou"] <= 1
+
+
+def test_the_fine_head_answers_only_when_asked():
+    """The shipped file's second shape head (rafts of small particles seen enlarged, for the
+    fine pass): asked for, it changes the outlines and nothing else; not asked for, the native
+    head answers (nanosizer.train.fine_head)."""
+    model = load_model()
+    assert model.fine_head and model.info["fine_head"]["zooms"] == [3, 5]
+    data = network_input(_example("overlap-low")[0])[:256, :256]
+    native = predict_maps(model, data, shapes=True)
+    fine = predict_maps(model, data, shapes=True, fine=True)
+    np.testing.assert_array_equal(native["probability"], fine["probability"])
+    assert not np.allclose(native["rays"], fine["rays"], atol=1.0)
+    np.testing.assert_array_equal(native["rays"], predict_maps(model, data, shapes=True)["rays"])
 
 
 @pytest.mark.parametrize("name", ["overlap-low", "pt-cubes", "ultrasmall-au"])

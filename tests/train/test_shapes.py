@@ -8,23 +8,8 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("onnx")
 
 from nanosizer.segment.network import has_shapes, load_model, predict_maps, predict_probability  # noqa: E402
-from nanosizer.train.export import export_onnx  # noqa: E402
 from nanosizer.train.from_onnx import state_from_onnx  # noqa: E402
-from nanosizer.train.model import DeepLabV3Plus  # noqa: E402
 from nanosizer.train.shapes import export_shape_model, shape_scene, train_head  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def tiny_segmenter(tmp_path_factory):
-    """A small random DeepLabv3+ exported as inference ships it."""
-    folder = tmp_path_factory.mktemp("segmenter")
-    torch.manual_seed(0)
-    model = DeepLabV3Plus(decoder_channels=16).eval()
-    torch.save(
-        {"recipe": {"decoder_channels": 16}, "model": model.state_dict(), "step": 0, "best_iou": 0.0},
-        folder / "seg.pt",
-    )
-    return export_onnx(folder / "seg.pt", folder / "seg.onnx")
 
 
 def test_shape_scenes_are_seeded_and_their_targets_agree():

@@ -109,7 +109,8 @@ def fine_field(
     :data:`FINE_MARGIN_PX` more on each side, predicted on the normalised image ``data``
     enlarged by ``zoom`` (None when that is no larger than the main pass's ``main_zoom``, or
     when the enlarged window would exceed :data:`FINE_MAX_INPUT_PX`: a raft filling a 4096²
-    micrograph would take minutes at 5x)."""
+    micrograph would take minutes at 5x). A model with a fine head (trained on rafts of small
+    particles seen enlarged, :mod:`nanosizer.train.fine_head`) gives its outlines here."""
     from .network import input_shapes
 
     if zoom <= main_zoom:
@@ -119,7 +120,7 @@ def fine_field(
     bottom, right = min(box[2] + FINE_MARGIN_PX, h), min(box[3] + FINE_MARGIN_PX, w)
     if (bottom - top) * (right - left) * zoom**2 > FINE_MAX_INPUT_PX:
         return None
-    field = input_shapes(data[top:bottom, left:right], model, zoom, dark_field)
+    field = input_shapes(data[top:bottom, left:right], model, zoom, dark_field, fine=True)
     return dataclasses.replace(field, window=(top, left, bottom, right))
 
 

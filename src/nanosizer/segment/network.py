@@ -70,10 +70,18 @@ class NetworkModel:
         size = self.session.get_inputs()[0].shape[1]
         return size if isinstance(size, int) else 1
 
-    def feed(self, stack: np.ndarray, dark_field: bool = False) -> dict[str, np.ndarray]:
-        """The session's input for images (N, 1, H, W): with the polarity plane if it takes one."""
+    @property
+    def fine_head(self) -> bool:
+        """Whether the model has a second shape head for the fine pass (:data:`FINE_SWITCH`)."""
+        return FINE_SWITCH in {i.name for i in self.session.get_overridable_initializers()}
+
+    def feed(self, stack: np.ndarray, dark_field: bool = False, fine: bool = False) -> dict[str, np.ndarray]:
+        """The session's input for images (N, 1, H, W): with the polarity plane if it takes one;
+        ``fine`` asks a model with a fine head for its outlines instead of the native ones."""
         if self.channels > 1:
             stack = np.concatenate([stack, np.full_like(stack, float(dark_field))], axis=1)
+        if fine and self.fine_head:
+            return {self.input_name: stack, FINE_SWITCH: np.array(True)}
         return {self.input_name: stack}
 
 
@@ -124,6 +132,9 @@ def _open_model(path: str | None, reference: bool, threads: int | None) -> Netwo
     def session(optimised: bool):
         options = ort.SessionOptions()
         options.log_severity_level = 3
+        # onnxruntime's memory pattern pre-plans one block per input shape: measured no faster
+        # here, and a 2048² analysis peaked ~0.2 GB higher with it (docs/memory.md)
+        options.enable_mem_pattern = False
         if not optimised:
             options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
         if threads:
@@ -202,6 +213,9 @@ def blend_weight(height: int, width: int, overlap: int) -> np.ndarray:
     return np.outer(_ramp(height, overlap), _ramp(width, overlap))
 
 
+FINE_SWITCH = "fine_shapes"  # input of a model with a fine head: true selects it (default false)
+
+
 def has_shapes(model: NetworkModel) -> bool:
     """Whether a model also predicts particle outlines (object probability and rays)."""
     return [o.name for o in model.session.get_outputs()][1:3] == ["objects", "rays"]
@@ -232,11 +246,13 @@ def predict_maps(
     batch: int = 4,
     shapes: bool = False,
     dark_field: bool = False,
+    fine: bool = False,
 ) -> dict[str, np.ndarray]:
     """The network's outputs for a normalised image, tiled and blended as
     :func:`predict_probability` describes: ``probability`` (H, W) and, with ``shapes``,
     ``objects`` (h, w) and ``rays`` (n, h, w) on the stride-4 grid, h = ceil(H / 4).
     ``dark_field``: the image is a dark-field one, inverted (a model with a polarity plane is told).
+    ``fine``: the outlines of the model's fine head when it has one (the fine pass's).
     """
     names = ["probability", "objects", "rays"] if shapes else [model.session.get_outputs()[0].name]
     h, w = image01.shape
@@ -254,7 +270,7 @@ def predict_maps(
     strides = {name: (1 if k == 0 else 4) for k, name in enumerate(names)}
     crop = {name: (slice(None), slice(0, -(-h // s)), slice(0, -(-w // s))) for name, s in strides.items()}
     if len(boxes) == 1:
-        outs = model.session.run(names, model.feed(padded[None, None], dark_field))
+        outs = model.session.run(names, model.feed(padded[None, None], dark_field, fine))
         return {name: _squeeze(out[0][crop[name]]) for name, out in zip(names, outs, strict=True)}
     batch = max(1, min(batch, (512 * 512 * 4) // (th * tw)))  # bounds activation memory on big tiles
     acc, norm, weight = {}, {}, {}
@@ -264,7 +280,7 @@ def predict_maps(
     for k in range(0, len(boxes), batch):
         chunk = boxes[k : k + batch]
         stack = np.stack([padded[r : r + th, c : c + tw] for r, c in chunk])[:, None]
-        outs = model.session.run(names, model.feed(stack, dark_field))
+        outs = model.session.run(names, model.feed(stack, dark_field, fine))
         for name, out in zip(names, outs, strict=True):
             s = strides[name]
             if acc[name] is None:
@@ -417,16 +433,20 @@ def input_maps(
 
 
 def input_shapes(
-    data: np.ndarray, model_path: str | Path | None = None, zoom: float = 1.0, dark_field: bool = False
+    data: np.ndarray,
+    model_path: str | Path | None = None,
+    zoom: float = 1.0,
+    dark_field: bool = False,
+    fine: bool = False,
 ) -> ShapeField:
     """Only the outline predictions of :func:`input_maps` (a coarse pass needs no probability
-    brought back to full size)."""
-    maps = _zoomed_maps(data, model_path, zoom, True, dark_field)
+    brought back to full size); ``fine``: from the model's fine head when it has one."""
+    maps = _zoomed_maps(data, model_path, zoom, True, dark_field, fine)
     return ShapeField(maps["objects"], maps["rays"], zoom)
 
 
 def _zoomed_maps(
-    data: np.ndarray, model_path, zoom: float, shapes: bool, dark_field: bool = False
+    data: np.ndarray, model_path, zoom: float, shapes: bool, dark_field: bool = False, fine: bool = False
 ) -> dict[str, np.ndarray]:
     """:func:`predict_maps` of ``data`` resampled by ``zoom`` (a model with a shape head when ``shapes``)."""
     model = load_model(model_path)
@@ -437,4 +457,4 @@ def _zoomed_maps(
             model.path,
         )
     image = data if zoom == 1.0 else rescale(data, zoom)
-    return predict_maps(model, image, shapes=shapes, dark_field=dark_field)
+    return predict_maps(model, image, shapes=shapes, dark_field=dark_field, fine=fine)

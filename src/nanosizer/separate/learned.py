@@ -25,10 +25,12 @@ from .rafts import (
     FINE_MIN_COVER,
     FINE_MIN_GAP,
     FINE_MIN_OUTLINES,
+    FINE_MIN_SIZE_AGREEMENT,
     FINE_MIN_TEXTURE,
     FINE_ZOOMS,
     gap_contrast,
     is_raft,
+    size_agreement,
     texture_contrast,
 )
 from .star import candidates, suppress
@@ -168,19 +170,24 @@ def _fine_outlines(
         texture = texture_contrast(region, field.image, binary)
         if texture is None or texture < FINE_MIN_TEXTURE:
             continue
-        best = outlines.get(value, [])
         rows, cols = region.slices
         box = (rows.start, cols.start, rows.stop, cols.stop)
-        for zoom in FINE_ZOOMS:
-            fine = field.fine_pass(box, zoom)
-            if fine is None:
+        passes = {zoom: field.fine_pass(box, zoom) for zoom in FINE_ZOOMS}
+        found = {
+            zoom: _outlines(fine, binary, labels, settings).get(value, [])
+            for zoom, fine in passes.items()
+            if fine is not None
+        }
+        agreement = size_agreement(found)
+        if agreement is not None and agreement < FINE_MIN_SIZE_AGREEMENT:
+            continue  # pieces of the head's own size, not particles
+        best = outlines.get(value, [])
+        for pieces in found.values():
+            enough = len(pieces) >= max(FINE_MIN_OUTLINES, len(best) + 1)
+            if not (enough and is_raft(pieces, region, FINE_MIN_COVER, FINE_MAX_SPREAD)):
                 continue
-            found = _outlines(fine, binary, labels, settings).get(value, [])
-            enough = len(found) >= max(FINE_MIN_OUTLINES, len(best) + 1)
-            if not (enough and is_raft(found, region, FINE_MIN_COVER, FINE_MAX_SPREAD)):
-                continue
-            if gap_contrast(found, region, field.image) >= FINE_MIN_GAP:
-                best = out[value] = found
+            if gap_contrast(pieces, region, field.image) >= FINE_MIN_GAP:
+                best = out[value] = pieces
     return out
 
 

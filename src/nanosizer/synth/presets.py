@@ -393,6 +393,15 @@ def training_shapes_v7(rng, size=384) -> SceneParams:
     return params
 
 
+def _small_particle_raft(rng, size: int) -> SceneParams:
+    """A ``raft-packing`` scene of particles 6-16 px across, its rafts within the scene."""
+    raft = raft_packing(rng, size)
+    raft.mean_diameter_nm = _logu(rng, 6.0, 16.0) * raft.pixel_size_nm
+    across = 0.7 * size * raft.pixel_size_nm / raft.mean_diameter_nm
+    raft.raft_across = int(min(rng.integers(5, 41), across))
+    return raft
+
+
 def training_shapes_v8(rng, size=384) -> SceneParams:
     """``training-shapes-v5`` with close-packed rafts of small particles only (6-16 px) in a
     fifth of the scenes: the raft rule keeps the native outlines of rafts of 20 px and more
@@ -400,11 +409,7 @@ def training_shapes_v8(rng, size=384) -> SceneParams:
     large particles into alike convex pieces (large-particles F1 0.864 -> 0.707)."""
     params = training_shapes_v5(rng, size)
     if rng.random() < 0.2:
-        raft = raft_packing(rng, size)
-        raft.mean_diameter_nm = _logu(rng, 6.0, 16.0) * raft.pixel_size_nm
-        across = 0.7 * size * raft.pixel_size_nm / raft.mean_diameter_nm
-        raft.raft_across = int(min(rng.integers(5, 41), across))
-        return raft
+        return _small_particle_raft(rng, size)
     return params
 
 
@@ -485,6 +490,15 @@ def haadf_support(rng, size=1024) -> SceneParams:
     params.scan_noise = _u(rng, 0.0, 0.05)
     params.jpeg_quality = int(rng.integers(60, 95)) if rng.random() < 0.5 else 0
     return params
+
+
+def training_fine_rafts(rng, size=384) -> SceneParams:
+    """For the fine pass's head (:mod:`nanosizer.separate.rafts`), trained on scenes seen
+    enlarged 3x or 5x: ``training-shapes-v8``'s rafts of small particles (6-16 px) in three
+    quarters of the scenes, ``training-shapes-v5`` in the rest (large smooth particles stay whole)."""
+    if rng.random() < 0.75:
+        return _small_particle_raft(rng, size)
+    return training_shapes_v5(rng, size)
 
 
 def raft_packing(rng, size=1024) -> SceneParams:
@@ -729,6 +743,7 @@ PRESETS: dict[str, Callable] = {
     "training-shapes-v6": training_shapes_v6,
     "training-shapes-v7": training_shapes_v7,
     "training-shapes-v8": training_shapes_v8,
+    "training-fine-rafts": training_fine_rafts,
 }
 
 

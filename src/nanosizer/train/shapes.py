@@ -107,20 +107,58 @@ class ShapeNet(DeepLabV3Plus):
 
 
 def shape_scene(
-    seed: int, size: int, preset: str = SHAPE_PRESET
+    seed: int, size: int, preset: str = SHAPE_PRESET, zooms: tuple[int, ...] = (1,)
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
     """One training scene of ``preset``: network input (H, W; dark-field scenes inverted, as
-    ``--particles bright`` feeds them), object probability and rays on the grid, dark field."""
+    ``--particles bright`` feeds them), object probability and rays on the grid, dark field.
+
+    With ``zooms`` other than (1,), the scene is seen as the fine pass sees a raft
+    (:func:`nanosizer.segment.fine_field`): a window around a random particle, enlarged by a
+    zoom drawn from ``zooms`` to ``size``, targets from the enlarged truth."""
     from ..segment.network import network_input
     from ..synth import generate, preset_params
 
     rng = np.random.default_rng(seed)
     scene = generate(preset_params(preset, rng, size), rng, with_table=False)
-    objects = object_probability(scene.labels)[::GRID, ::GRID]
-    rays = ray_targets(scene.labels, scene.full_masks)
     dark = bool(scene.params.dark_field)
     image = network_input(scene.image, "bright" if dark else "dark").astype(np.float32)
+    labels, full_masks = scene.labels, scene.full_masks
+    zoom = int(rng.choice(zooms))
+    if zoom > 1:
+        image, labels, full_masks = enlarged_view(image, labels, full_masks, zoom, size, rng)
+    objects = object_probability(labels)[::GRID, ::GRID]
+    rays = ray_targets(labels, full_masks)
     return image, objects, rays.astype(np.float16), dark
+
+
+def enlarged_view(image, labels, full_masks, zoom: int, size: int, rng):
+    """The window of ``image`` (normalised network input) around a random particle pixel that,
+    enlarged bilinearly by the integer ``zoom`` as the fine pass does, fills ``size``²; its
+    labels and the full masks of the particles in it enlarged to match (pixel centres aligned:
+    output pixel i shows input pixel i // zoom), the others None."""
+    from ..regions import Region
+    from ..segment.network import rescale
+
+    n = min(-(-size // zoom), *image.shape)
+    rows, cols = np.nonzero(labels)
+    if len(rows):
+        k = rng.integers(len(rows))
+        r, c = rows[k], cols[k]
+    else:
+        r, c = image.shape[0] // 2, image.shape[1] // 2
+    top = int(np.clip(r - n // 2, 0, image.shape[0] - n))
+    left = int(np.clip(c - n // 2, 0, image.shape[1] - n))
+    window = np.s_[top : top + n, left : left + n]
+    view = rescale(image[window], zoom)[:size, :size]
+    enlarge = lambda a: np.repeat(np.repeat(a, zoom, axis=0), zoom, axis=1)  # noqa: E731
+    view_labels = enlarge(labels[window])[:size, :size]
+    masks: list = [None] * len(full_masks)
+    for value in np.unique(view_labels[view_labels > 0]):
+        region = full_masks[value - 1]
+        masks[value - 1] = Region(
+            enlarge(region.mask), (region.top - top) * zoom, (region.left - left) * zoom
+        )
+    return view, view_labels, masks
 
 
 def shape_loss(objects_logit, rays, target_objects, target_rays) -> torch.Tensor:
@@ -144,7 +182,13 @@ def frozen_segmenter(onnx_path: Path) -> DeepLabV3Plus:
 
 
 def feature_pool(
-    model, seeds, size: int, workers: int | None = None, device: str = "cpu", preset: str = SHAPE_PRESET
+    model,
+    seeds,
+    size: int,
+    workers: int | None = None,
+    device: str = "cpu",
+    preset: str = SHAPE_PRESET,
+    zooms: tuple[int, ...] = (1,),
 ):
     """Frozen encoder (stride 4 and 16) and decoder features (float16) and targets of the scenes ``seeds``,
     generated in ``workers`` processes (default: one per core) while this one runs the encoder;
@@ -157,7 +201,8 @@ def feature_pool(
     workers = workers or default_workers()
     lows, highs, feats, objects, rays = [], [], [], [], []
     with ProcessPoolExecutor(workers, mp_context=get_context("forkserver")) as pool:
-        for image, obj, ray, dark in pool.map(shape_scene, seeds, [size] * len(seeds), [preset] * len(seeds)):
+        n = len(seeds)
+        for image, obj, ray, dark in pool.map(shape_scene, seeds, [size] * n, [preset] * n, [zooms] * n):
             with torch.no_grad():
                 x = torch.from_numpy(image)[None, None].to(device)
                 if model.in_channels > 1:
@@ -185,6 +230,7 @@ def train_head(
     device: str = "cpu",
     preset: str = SHAPE_PRESET,
     init: Path | None = None,
+    zooms: tuple[int, ...] = (1,),
 ) -> dict:
     """Train the shape branch on the frozen encoder of a segmenter; write ``out/head.pt`` and
     ``out/log.json``. The branch's ASPP and skip copies learn at a third of the head's rate.
@@ -192,16 +238,24 @@ def train_head(
     ``device``: 'cpu' or 'cuda' (features, branch and steps there; the scenes are made on the CPU).
     ``init``: a ``head.pt`` to continue from (a fine-tune: its weights, a fresh schedule), or an
     ONNX model with a shape head (its branch read back, int8 dequantised), instead of the
-    segmenter's copies and a new head.
+    segmenter's copies and a new head. ``zooms``: scenes seen enlarged as the fine pass sees
+    rafts (:func:`shape_scene`), for a fine head.
     """
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
     model = frozen_segmenter(segmenter_onnx).to(device)
     tic = time.perf_counter()
     lows, highs, feats, objects, rays = feature_pool(
-        model, [30_000 + seed * 100_000 + k for k in range(scenes)], size, device=device, preset=preset
+        model,
+        [30_000 + seed * 100_000 + k for k in range(scenes)],
+        size,
+        device=device,
+        preset=preset,
+        zooms=zooms,
     )
-    val = feature_pool(model, [29_000 + k for k in range(val_scenes)], size, device=device, preset=preset)
+    val = feature_pool(
+        model, [29_000 + k for k in range(val_scenes)], size, device=device, preset=preset, zooms=zooms
+    )
     t_data = time.perf_counter() - tic
     crop = min(crop, lows.shape[2] // 4 * 4, lows.shape[3] // 4 * 4)
     branch = ShapeBranch(model)
@@ -250,6 +304,7 @@ def train_head(
         "lr": lr,
         "seed": seed,
         "init": None if init is None else str(init),
+        "zooms": list(zooms),
         "device": device,
         "data_s": round(t_data),
         "train_s": round(t_train),
@@ -331,6 +386,9 @@ def main() -> None:
     )
     parser.add_argument("--seed", type=int, default=0, help="scene seeds 30,000 + 100,000·seed + k")
     parser.add_argument("--lr", type=float, default=1e-3, help="the head's peak learning rate")
+    parser.add_argument(
+        "--zooms", type=int, nargs="+", default=[1], help="scenes seen enlarged by these (a fine head: 3 5)"
+    )
     args = parser.parse_args()
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         raise SystemExit(f"--device {args.device}: no such device here (cpu, or cuda with a GPU)")
@@ -348,6 +406,7 @@ def main() -> None:
             device=args.device,
             preset=args.preset,
             init=args.init,
+            zooms=tuple(args.zooms),
         )
     if args.export:
         export_shape_model(args.segmenter, args.out / "head.pt", args.export)
