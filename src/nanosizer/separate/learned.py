@@ -159,10 +159,12 @@ def _fine_outlines(
     (:func:`~.rafts.texture_contrast`), where they explain it as a raft
     (:func:`~.rafts.is_raft`) of :data:`~.rafts.FINE_MIN_OUTLINES` or more, meeting on brighter
     gaps (:func:`~.rafts.gap_contrast`), with more particles than the outlines so far; of the
-    zooms, the one giving the most. Rafts of 8-14 px particles are one or a few objects to the
-    native pass. Their outlines are not grown to the map, which covers the raft's gaps. (From
-    2,000 px, textured single particles of EMPS, a rod with domains, hollow
-    cubes and a porous sphere, were cut into 10-62 pieces.)"""
+    zooms, the one giving the most, and only when the zooms agree on the particles' size
+    (:func:`~.rafts.size_agreement`: pieces of a textured particle shrink as the zoom grows).
+    Rafts of 8-14 px particles are one or a few objects to the native pass. Their outlines are
+    not grown to the map, which covers the raft's gaps. (From 2,000 px, textured single
+    particles of EMPS, a rod with domains, hollow cubes and a porous sphere, were cut into 10-62
+    pieces.)"""
     out = {}
     for value, region in enumerate(regions, start=1):
         if region.area_px < FINE_MIN_AREA_PX or region.mask.size * min(FINE_ZOOMS) ** 2 > FINE_MAX_INPUT_PX:
