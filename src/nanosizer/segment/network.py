@@ -70,9 +70,10 @@ class NetworkModel:
         size = self.session.get_inputs()[0].shape[1]
         return size if isinstance(size, int) else 1
 
-    @property
+    @functools.cached_property
     def fine_head(self) -> bool:
-        """Whether the model has a second shape head for the fine pass (:data:`FINE_SWITCH`)."""
+        """Whether the model has a second shape head for the fine pass (:data:`FINE_SWITCH`);
+        asked once per model, not at every batch of tiles."""
         return FINE_SWITCH in {i.name for i in self.session.get_overridable_initializers()}
 
     def feed(self, stack: np.ndarray, dark_field: bool = False, fine: bool = False) -> dict[str, np.ndarray]:

@@ -44,8 +44,21 @@ def export_onnx(checkpoint: Path, out: Path, metadata: dict | None = None) -> Pa
         "val_iou": state["best_iou"],
         **(metadata or {}),
     }
-    entry = proto.metadata_props.add()
-    entry.key, entry.value = "nanosizer", json.dumps(info)
+    existing = {p.key: p.value for p in proto.metadata_props}
+    return save_model(proto, out, {**existing, "nanosizer": json.dumps(info)})
+
+
+def save_model(proto, out: Path, metadata: dict[str, str]) -> Path:
+    """Write the ONNX ``proto`` to ``out`` with ``metadata`` as its metadata (replacing what it
+    had), atomically (a temporary file beside it, then a rename)."""
+    import onnx
+
+    del proto.metadata_props[:]
+    for key, value in metadata.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    out = Path(out)
+    tmp = out.with_name(out.name + ".tmp")
     onnx.save(proto, str(tmp))
     tmp.replace(out)
     return out

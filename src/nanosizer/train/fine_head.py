@@ -52,15 +52,13 @@ def _outer_tensors(graph) -> dict[str, str]:
     return {"low": low, "high": high, "features": features.pop()}
 
 
-def fine_head_graph(segmenter_onnx: Path, head_checkpoint: Path, outer: dict[str, str]):
-    """The trained branch of ``head_checkpoint`` (float32) as an ONNX subgraph reading the outer
+def fine_head_graph(branch, segmenter, outer: dict[str, str]):
+    """The trained ``branch`` on ``segmenter`` (float32) as an ONNX subgraph reading the outer
     tensors ``outer`` and giving ``fine/objects`` (probability) and ``fine/rays``."""
     import tempfile
 
     import onnx
     import torch
-
-    from .shapes import ShapeBranch, frozen_segmenter
 
     class FineHead(torch.nn.Module):
         def __init__(self, branch):
@@ -71,9 +69,6 @@ def fine_head_graph(segmenter_onnx: Path, head_checkpoint: Path, outer: dict[str
             objects, rays = self.branch(low, high, features)
             return torch.sigmoid(objects), rays
 
-    segmenter = frozen_segmenter(segmenter_onnx)
-    branch = ShapeBranch(segmenter)
-    branch.load_state_dict(torch.load(head_checkpoint, map_location="cpu", weights_only=False)["branch"])
     head = FineHead(branch).eval()
     x = torch.rand(1, segmenter.in_channels, 256, 256)
     with torch.no_grad():
@@ -142,12 +137,17 @@ def attach_fine_head(model: Path, segmenter_onnx: Path, head_checkpoint: Path, o
     import onnx
     from onnx import TensorProto, helper
 
+    from .export import save_model
+    from .shapes import frozen_segmenter, trained_branch
+
     proto = onnx.load(str(model))
     graph = proto.graph
     if any(i.name == SWITCH for i in graph.input):
         raise ValueError(f"{model} already has a fine head (input {SWITCH!r})")
     outer = _outer_tensors(graph)
-    then_graph = fine_head_graph(segmenter_onnx, head_checkpoint, outer)
+    segmenter = frozen_segmenter(segmenter_onnx)
+    branch, log = trained_branch(segmenter, head_checkpoint)
+    then_graph = fine_head_graph(branch, segmenter, outer)
     _recompute_inside(then_graph, graph)
     if {o.name for o in graph.output} != {"probability", *_NATIVE}:
         raise ValueError(f"{model} does not give probability, objects and rays")
@@ -189,31 +189,13 @@ def attach_fine_head(model: Path, segmenter_onnx: Path, head_checkpoint: Path, o
     graph.initializer.append(helper.make_tensor(SWITCH, TensorProto.BOOL, [], [False]))
     info = {p.key: p.value for p in proto.metadata_props}
     nanosizer = json.loads(info.get("nanosizer", "{}"))
-    state_log = _head_log(head_checkpoint)
-    nanosizer["fine_head"] = {"switch": SWITCH, "precision": "float32", **state_log}
-    info["nanosizer"] = json.dumps(nanosizer)
-    del proto.metadata_props[:]
-    for key, value in info.items():
-        entry = proto.metadata_props.add()
-        entry.key, entry.value = key, value
-    onnx.checker.check_model(proto)
-    out = Path(out)
-    tmp = out.with_name(out.name + ".tmp")
-    onnx.save(proto, str(tmp))
-    tmp.replace(out)
-    return out
-
-
-def _head_log(head_checkpoint: Path) -> dict:
-    """The training log saved with a head checkpoint (recipe, seed, validation loss)."""
-    import torch
-
-    state = torch.load(head_checkpoint, map_location="cpu", weights_only=False)
-    log = dict(state.get("log", {}))
-    history = log.pop("history", [])
+    history = log.get("history", [])
+    log = {k: v for k, v in log.items() if k != "history"}
     if history:
         log["val_loss"] = history[-1]["val_loss"]
-    return log
+    nanosizer["fine_head"] = {"switch": SWITCH, "precision": "float32", **log}
+    onnx.checker.check_model(proto)
+    return save_model(proto, out, {**info, "nanosizer": json.dumps(nanosizer)})
 
 
 def main() -> None:

@@ -123,11 +123,6 @@ def quantize_onnx(
         "calibration": f"{n_calibration} generated {CALIBRATION_PRESET} scenes from seed {seed}",
         "source_sha256_prefix": hashlib.sha256(model.read_bytes()).hexdigest()[:16],
     }
-    del proto.metadata_props[:]
-    for key, value in {**info, "nanosizer": json.dumps(nanosizer)}.items():
-        entry = proto.metadata_props.add()
-        entry.key, entry.value = key, value
-    tmp_out = out.with_name(out.name + ".tmp")
-    onnx.save(proto, str(tmp_out))
-    tmp_out.replace(out)
-    return out
+    from .export import save_model
+
+    return save_model(proto, out, {**info, "nanosizer": json.dumps(nanosizer)})

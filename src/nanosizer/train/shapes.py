@@ -338,10 +338,10 @@ def export_shape_model(
     """
     import onnx
 
+    from .export import save_model
+
     segmenter = frozen_segmenter(segmenter_onnx)
-    state = torch.load(head_checkpoint, map_location="cpu", weights_only=False)
-    branch = ShapeBranch(segmenter)
-    branch.load_state_dict(state["branch"])
+    branch, log = trained_branch(segmenter, head_checkpoint)
     model = ShapeNet(segmenter, branch).eval()
     out = Path(out)
     tmp = out.with_name(out.name + ".tmp")
@@ -359,14 +359,17 @@ def export_shape_model(
     proto = onnx.load(str(tmp))
     source = {p.key: p.value for p in onnx.load(str(segmenter_onnx), load_external_data=False).metadata_props}
     info = json.loads(source.get("nanosizer", "{}"))
-    info["shape_head"] = {**state.get("log", {}), "n_rays": N_RAYS, "grid": GRID, **(metadata or {})}
-    del proto.metadata_props[:]
-    for key, value in {**source, "nanosizer": json.dumps(info)}.items():
-        entry = proto.metadata_props.add()
-        entry.key, entry.value = key, value
-    onnx.save(proto, str(tmp))
-    tmp.replace(out)
-    return out
+    info["shape_head"] = {**log, "n_rays": N_RAYS, "grid": GRID, **(metadata or {})}
+    return save_model(proto, out, {**source, "nanosizer": json.dumps(info)})
+
+
+def trained_branch(segmenter: DeepLabV3Plus, head_checkpoint: Path) -> tuple[ShapeBranch, dict]:
+    """The shape branch of a ``head.pt`` (:func:`train_head`) on ``segmenter``, and the training
+    log saved with it (empty for a checkpoint written before training ended)."""
+    state = torch.load(head_checkpoint, map_location="cpu", weights_only=False)
+    branch = ShapeBranch(segmenter)
+    branch.load_state_dict(state["branch"])
+    return branch, state.get("log", {})
 
 
 def main() -> None:
