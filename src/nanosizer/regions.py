@@ -78,6 +78,15 @@ def inscribed_width(mask: np.ndarray) -> float:
     return 2.0 * float(ndi.distance_transform_edt(padded).max())
 
 
+def area_weighted_median(values, areas) -> float:
+    """The value that half of the total area reaches, sorted by value: what covers most of
+    an image or region decides, not what most of its parts are."""
+    values, areas = np.asarray(values, float), np.asarray(areas, float)
+    order = np.argsort(values)
+    cumulative = np.cumsum(areas[order])
+    return float(values[order][np.searchsorted(cumulative, 0.5 * cumulative[-1])])
+
+
 def shared_pixels(a: Region, b: Region) -> int:
     """Pixels two regions share (their masks placed in the image; 0 when the boxes are apart)."""
     top, left = max(a.top, b.top), max(a.left, b.left)

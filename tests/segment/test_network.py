@@ -1,5 +1,7 @@
 """The shipped network through onnxruntime: accuracy on bundled images, tiling, inputs, errors."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import tifffile
@@ -79,6 +81,38 @@ def test_tiles_cover_the_image():
     assert tile_layout(2048, 1024, 64) == (736, [0, 656, 1312])
     w = blend_weight(64, 96, 16)
     assert w.shape == (64, 96) and w.min() > 0 and w.max() == 1.0
+
+
+class _RecordingSession:
+    """An onnxruntime session that notes the run options of every run."""
+
+    def __init__(self, session):
+        self.session, self.options = session, []
+
+    def __getattr__(self, name):
+        return getattr(self.session, name)
+
+    def run(self, names, feed, options=None):
+        self.options.append(options)
+        return self.session.run(names, feed, options)
+
+
+@pytest.mark.parametrize("length", [256, 700])
+def test_the_arena_is_handed_back_after_an_image_not_between_its_tiles(length):
+    """onnxruntime keeps the memory its arena grew to for the network's activations unless a
+    run asks for it back: the last run of an image does (so separation and measurement do not
+    stack on top of it), the tiles before it do not (each would allocate again)."""
+    model = load_model()
+    recorder = _RecordingSession(model.session)
+    watched = dataclasses.replace(model, session=recorder)
+    data = network_input(_example("overlap-low")[0])[:length, :length]
+    np.testing.assert_array_equal(
+        predict_probability(watched, data, tile=256), predict_probability(model, data, tile=256)
+    )
+    *tiles, last = recorder.options
+    assert len(tiles) == (0 if length == 256 else 2)  # 700²: 9 tiles of 256², 4 per batch
+    assert all(options is None for options in tiles)
+    assert last.get_run_config_entry("memory.enable_memory_arena_shrinkage") == "cpu:0"
 
 
 def test_tiled_prediction_matches_the_whole_image_pass():

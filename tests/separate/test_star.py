@@ -162,6 +162,20 @@ def test_a_wide_region_keeps_its_native_outlines_when_the_coarse_pass_sees_small
     assert len(sep.particles) == 2
 
 
+def test_a_large_particle_with_small_neighbours_takes_the_coarse_outlines():
+    """A 160 px particle touched by two 40 px ones: most coarse outlines are small, but most of
+    the region's area is one large particle, which the native pass cut in halves (a scale bar
+    across a large particle, carbon film around large ones, gave the same: the plain median
+    of the widths kept the halves)."""
+    large = disc_mask((260, 260), (110, 110), 80)
+    small = [disc_mask((260, 260), centre, 20) for centre in ((110, 209), (209, 110))]
+    union = large | small[0] | small[1]
+    field = _field_of([*_cut(large, 2), *small], coarse=_field_of([large, *small]))
+    sep = separate_particles(union, 1.0, Settings(separation="learned"), field)
+    areas = sorted(p.area_px for p in sep.particles)
+    assert len(areas) == 3 and abs(areas[-1] / large.sum() - 1) < 0.05
+
+
 def test_regions_the_head_knows_keep_their_native_outlines():
     disc = disc_mask((50, 50), (25, 25), 20)  # 40 px: the coarse pass is not consulted
     field = _field_of(_cut(disc, 2), coarse=_field_of([disc]))

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import NanosizerError
-from ..regions import Region
+from ..regions import Region, area_weighted_median
 from .preprocess import normalise
 from .shapes import ShapeField
 
@@ -69,6 +69,17 @@ class NetworkModel:
         """1: the image alone; 2: the image and a polarity plane (1 for dark-field images)."""
         size = self.session.get_inputs()[0].shape[1]
         return size if isinstance(size, int) else 1
+
+    @functools.cached_property
+    def releasing(self):
+        """Run options for the last run of an image: onnxruntime hands the memory its arena
+        grew for the activations back to the system when the run ends, instead of holding
+        it while the separation and measurement allocate theirs (4096²: peak 1,019 → 795 MB)."""
+        import onnxruntime as ort
+
+        options = ort.RunOptions()
+        options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+        return options
 
     @functools.cached_property
     def fine_head(self) -> bool:
@@ -271,7 +282,7 @@ def predict_maps(
     strides = {name: (1 if k == 0 else 4) for k, name in enumerate(names)}
     crop = {name: (slice(None), slice(0, -(-h // s)), slice(0, -(-w // s))) for name, s in strides.items()}
     if len(boxes) == 1:
-        outs = model.session.run(names, model.feed(padded[None, None], dark_field, fine))
+        outs = model.session.run(names, model.feed(padded[None, None], dark_field, fine), model.releasing)
         return {name: _squeeze(out[0][crop[name]]) for name, out in zip(names, outs, strict=True)}
     batch = max(1, min(batch, (512 * 512 * 4) // (th * tw)))  # bounds activation memory on big tiles
     acc, norm, weight = {}, {}, {}
@@ -281,7 +292,10 @@ def predict_maps(
     for k in range(0, len(boxes), batch):
         chunk = boxes[k : k + batch]
         stack = np.stack([padded[r : r + th, c : c + tw] for r, c in chunk])[:, None]
-        outs = model.session.run(names, model.feed(stack, dark_field, fine))
+        last = k + batch >= len(boxes)
+        outs = model.session.run(
+            names, model.feed(stack, dark_field, fine), model.releasing if last else None
+        )
         for name, out in zip(names, outs, strict=True):
             s = strides[name]
             if acc[name] is None:
@@ -381,11 +395,7 @@ def coarse_windows(
     scale, which cut each into dozens of pieces.)"""
     if not wide:
         return 1.0, []
-    widths = np.array([width for _, width in wide])
-    areas = np.array([region.area_px for region, _ in wide])
-    order = np.argsort(widths)
-    cumulative = np.cumsum(areas[order])
-    typical = widths[order][np.searchsorted(cumulative, cumulative[-1] / 2)]
+    typical = area_weighted_median([width for _, width in wide], [region.area_px for region, _ in wide])
     zoom = round(float(max(TARGET_PARTICLE_PX / typical, 0.25)), 3)
     h, w = shape
     least = int(np.ceil(COARSE_INPUT_PX / zoom))  # the network sees at least this much around it

@@ -15,7 +15,15 @@ from scipy import ndimage as ndi
 
 from ..measure.feret import feret_diameters
 from ..measure.geometry import contour_geometry, is_convex
-from ..regions import Region, crop_region, in_box_of, inscribed_width, paint_labels, regions_from_labels
+from ..regions import (
+    Region,
+    area_weighted_median,
+    crop_region,
+    in_box_of,
+    inscribed_width,
+    paint_labels,
+    regions_from_labels,
+)
 from ..segment import FINE_MAX_INPUT_PX
 from ..segment.shapes import OUTLINE_LENGTH_PX, OUTLINE_SIZES_PX, ShapeField, wide_regions
 from .excluded import excluded_entry
@@ -196,7 +204,10 @@ def _fine_outlines(
 def _coarse_regions(wide: dict[int, float], coarse: dict[int, list[Region]]) -> list[int]:
     """The ``wide`` regions (:func:`~nanosizer.segment.shapes.wide_regions`) that the coarse
     pass explains with particles wider than :data:`OUTLINE_SIZES_PX`, or longer than any the
-    head was trained on (:data:`OUTLINE_LENGTH_PX`): large particles and long rods, which the
+    head was trained on (:data:`OUTLINE_LENGTH_PX`), over most of their outlines' area
+    (:func:`~nanosizer.regions.area_weighted_median`: a 92 px particle cut by a scale bar into
+    itself and a 43 px sliver is a large particle, not a median 67 px one): large particles and
+    long rods, which the
     native pass cuts into pieces of the sizes it knows. (A wide region of touching small
     particles the map merged keeps its native outlines: there the coarse pass also sees small
     particles.)"""
@@ -205,9 +216,10 @@ def _coarse_regions(wide: dict[int, float], coarse: dict[int, list[Region]]) -> 
         found = coarse.get(value, [])
         if not found:
             continue
-        if np.median([inscribed_width(o.mask) for o in found]) > OUTLINE_SIZES_PX[1]:
+        areas = [o.area_px for o in found]
+        if area_weighted_median([inscribed_width(o.mask) for o in found], areas) > OUTLINE_SIZES_PX[1]:
             larger.append(value)
-        elif np.median([feret_diameters(o.mask)[1] for o in found]) > OUTLINE_LENGTH_PX:
+        elif area_weighted_median([feret_diameters(o.mask)[1] for o in found], areas) > OUTLINE_LENGTH_PX:
             larger.append(value)
     return larger
 
