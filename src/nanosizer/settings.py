@@ -204,6 +204,15 @@ class Settings:
         "bool",
         ("Drop particles cut by the image border (after separation)."),
     )
+    second_look: bool = setting(
+        True,
+        "bool",
+        (
+            "network, bright field: look again for particles much paler than the darkest in view (grey "
+            "beside black), with the found ones painted over; a second forward pass only when the image "
+            "shows such regions."
+        ),
+    )
     min_confidence: float = setting(
         0.9,
         "float",

@@ -50,6 +50,18 @@ def segment_with_shapes(
             notes.append(f"network run on the image resampled by {zoom:g} ({how}); results at native pixels")
         dark_field = settings.particles == "bright"  # inverted: a polarity plane says so
         prob, shapes = input_maps(data, settings.model, zoom, shapes=learned, dark_field=dark_field)
+        if settings.second_look and not dark_field:  # grey particles beside black ones (bright field)
+            from .second_look import second_look
+
+            look = functools.partial(
+                input_maps, model_path=settings.model, zoom=zoom, shapes=learned, dark_field=dark_field
+            )
+            prob, shapes, added = second_look(data, prob, shapes, look, THRESHOLD)
+            if added and notes is not None:
+                notes.append(
+                    f"{added} particle region(s) much paler than the darkest found on a second look, "
+                    "with the darker ones painted over (--set second_look=false: without)"
+                )
         if learned:  # the separation may ask for a coarse pass around regions wider than it knows
             coarse = functools.partial(
                 coarse_fields, data, zoom=zoom, model=settings.model, dark_field=dark_field
