@@ -116,3 +116,18 @@ def test_the_bundled_examples_need_no_second_pass(name):
     data = network_input(tifffile.imread(DATA_DIR / "examples" / f"example_{name}.tif"))
     probability, shapes = input_maps(data, shapes=True)
     assert second_look(data, probability, shapes, _never)[2] == 0
+
+
+def test_a_large_image_is_searched_on_a_sample_and_answered_in_full():
+    """From ~4 MP on, whether a second pass is worth it is decided on every other pixel (a
+    quarter of the work); the regions it adds are still judged on every pixel."""
+    image, truth, black = _scene()
+    image, truth = np.tile(image, (6, 6)), np.tile(truth, (6, 6))  # 2304²
+    data = network_input(image)
+    black_mask = np.isin(truth, np.flatnonzero(black) + 1)
+    merged, _, added = second_look(
+        data, black_mask.astype(np.float32), None, lambda peeled: ((truth > 0) * 1.0, None)
+    )
+    assert added == 36 * (~black).sum() and np.array_equal(merged > 0.5, truth > 0)
+    only_black = np.where(black_mask, image, np.median(image))
+    assert second_look(network_input(only_black), black_mask.astype(np.float32), None, _never)[2] == 0

@@ -20,6 +20,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from ..intensity import normalise
+from ..regions import label_medians
 from .shapes import ShapeField
 
 PALER_MIN_NOISE = 3.0  # a pale particle is darker than the background by this many noise σ (robust)
@@ -32,6 +33,7 @@ DARKEST_PERCENTILE = 10  # the darkest particles' level: this percentile of the 
 DARK_SHARE = 0.5  # found regions at least this share as dark as the darkest are painted over
 SETTLED = 0.9  # probability over half of a pale region from which the first pass's answer stands
 NOISE_SIGMA_PX = 1.0  # the original image smoothed this much before it is compared
+SAMPLE_PX = 1_000_000  # larger images are searched for pale regions on a regular sample of ~this
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,22 +42,27 @@ class PaleScale:
     by :data:`NOISE_SIGMA_PX`): the level below which a region counts as a pale particle,
     the dark particles to paint over (found regions at least :data:`DARK_SHARE` as dark as the
     darkest, grown by :data:`COVER_MARGIN_PX`; pale ones the first pass found in part stay, to
-    be seen whole), everything found (grown alike) and the smallest area a pale particle has."""
+    be seen whole), everything found (grown alike), the smallest area a pale particle has and
+    the image pixels each pixel here stands for (a sample of a large image: ``step``²)."""
 
     cut: float
     dark: np.ndarray
     found: np.ndarray
     least_px: float
     smoothed: np.ndarray
+    px_area: int = 1
 
 
-def pale_scale(data: np.ndarray, found: np.ndarray) -> PaleScale | None:
+def pale_scale(data: np.ndarray, found: np.ndarray, step: int = 1) -> PaleScale | None:
     """The :class:`PaleScale` of ``data`` (normalised, dark particles) given the first pass's
-    map ``found``; None when nothing was found or nothing is left around it. The background's
-    noise is its median absolute deviation (pale particles do not inflate it)."""
+    map ``found``, on every ``step``-th pixel; None when nothing was found or nothing is left
+    around it. The background's noise is its median absolute deviation (pale particles do not
+    inflate it)."""
+    data, found = data[::step, ::step], found[::step, ::step]
     if not found.any():
         return None
-    grown = ndi.binary_dilation(found, iterations=COVER_MARGIN_PX)
+    margin = max(1, round(COVER_MARGIN_PX / step))
+    grown = ndi.binary_dilation(found, iterations=margin)
     if grown.all():
         return None
     smoothed = ndi.gaussian_filter(data.astype(np.float32), NOISE_SIGMA_PX)
@@ -66,16 +73,15 @@ def pale_scale(data: np.ndarray, found: np.ndarray) -> PaleScale | None:
     if contrast <= 0:
         return None
     labels, count = ndi.label(found)
-    index = np.arange(1, count + 1)
-    darkness = level - ndi.median(smoothed, labels, index)
+    darkness = level - label_medians(smoothed, labels, count)
     dark = ndi.binary_dilation(
-        np.concatenate([[False], darkness >= DARK_SHARE * contrast])[labels], iterations=COVER_MARGIN_PX
+        np.concatenate([[False], darkness >= DARK_SHARE * contrast])[labels], iterations=margin
     )
-    areas = ndi.sum_labels(found, labels, index)
+    areas = np.bincount(labels.ravel(), minlength=count + 1)[1:] * step**2
     areas = areas[areas >= SMALLEST_PX]
     least = max(SMALLEST_PX, PALER_MIN_AREA * float(np.median(areas))) if areas.size else SMALLEST_PX
     cut = level - max(PALER_MIN_NOISE * noise, PALER_MIN_SHARE * contrast)
-    return PaleScale(cut, dark, grown, least, smoothed)
+    return PaleScale(cut, dark, grown, least, smoothed, step**2)
 
 
 def pale_regions(mask: np.ndarray, scale: PaleScale, min_solidity: float = 0.0) -> np.ndarray:
@@ -86,9 +92,8 @@ def pale_regions(mask: np.ndarray, scale: PaleScale, min_solidity: float = 0.0) 
     labels, count = ndi.label(mask)
     if count == 0:
         return np.zeros_like(mask)
-    index = np.arange(1, count + 1)
-    keep = (ndi.sum_labels(mask, labels, index) >= scale.least_px) & (
-        ndi.median(scale.smoothed, labels, index) < scale.cut
+    keep = (np.bincount(labels.ravel(), minlength=count + 1)[1:] * scale.px_area >= scale.least_px) & (
+        label_medians(scale.smoothed, labels, count) < scale.cut
     )
     if min_solidity > 0:
         for region in regionprops(labels):
@@ -108,12 +113,16 @@ def second_look(
     finds (:func:`look` runs the network on an image normalised like ``data``), and how many
     regions were added. Unchanged, without a second pass, when the image shows no candidates."""
     found = probability > threshold
-    scale = pale_scale(data, found)
+    step = max(1, int(np.sqrt(data.size / SAMPLE_PX)))  # large images: decided on a sample
+    sampled = pale_scale(data, found, step)
+    if sampled is None:
+        return probability, shapes, 0
+    candidates = pale_regions((sampled.smoothed < sampled.cut) & ~sampled.dark, sampled, PALER_MIN_SOLIDITY)
+    if not _unsettled(candidates, probability[::step, ::step])[1]:
+        return probability, shapes, 0  # nothing pale, compact and missed: no second pass
+    scale = sampled if step == 1 else pale_scale(data, found)
     if scale is None:
         return probability, shapes, 0
-    candidates = pale_regions((scale.smoothed < scale.cut) & ~scale.dark, scale, PALER_MIN_SOLIDITY)
-    if not _unsettled(candidates, probability)[1]:
-        return probability, shapes, 0  # nothing pale, compact and missed: no second pass
     peeled = data.copy()
     peeled[scale.dark] = np.median(data[~scale.found])
     again, again_shapes = look(normalise(peeled))
@@ -140,7 +149,9 @@ def _unsettled(pale: np.ndarray, probability: np.ndarray) -> tuple[np.ndarray, i
     labels, count = ndi.label(pale)
     if count == 0:
         return pale, 0
-    settled = ndi.mean(probability >= SETTLED, labels, np.arange(1, count + 1)) > 0.5
+    areas = np.bincount(labels.ravel(), minlength=count + 1)[1:]
+    sure = np.bincount(labels.ravel(), weights=(probability >= SETTLED).ravel(), minlength=count + 1)[1:]
+    settled = sure > 0.5 * areas
     return np.concatenate([[False], ~settled])[labels], int(count - settled.sum())
 
 
