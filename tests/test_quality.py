@@ -41,6 +41,10 @@ def test_judge_follows_the_limits_and_names_the_signal():
     assert unreliable.verdict == "unreliable" and len(unreliable.reasons) == 2
     assert "could not be measured" in unreliable.reasons[1]
     assert judge(calm, 0).verdict == "doubtful" and judge(calm, 0).reasons == ("no particle measured",)
+    soft = judge(calm | {"uncertain_particle_share": 0.2}, 10).reasons[0]
+    assert soft.startswith("20% of the particle map is uncertain")
+    unsure = judge(calm | {"uncertain_particle_share": 3.79}, 10).reasons[0]  # a tiny map, soft everywhere
+    assert "3.8 times the particle map's area" in unsure and "%" not in unsure
     assert judge(calm | {"image_contrast": False}, 0).verdict == "unreliable"
 
 

@@ -140,6 +140,11 @@ def _reason(name: str, value: float) -> str:
         return f"the network half-responds to {value:.0%} of the image (grain, fringes or a support?)"
     if name == "unmeasured_area_fraction":
         return f"{value:.0%} of the particle area could not be measured"
+    if value > 1:  # more unsure pixels than the map holds: a share would read "379 %"
+        return (
+            f"the network is unsure over {value:.1f} times the particle map's area "
+            "(faint particles or texture?)"
+        )
     return f"{value:.0%} of the particle map is uncertain (faint particles or texture?)"
 
 
