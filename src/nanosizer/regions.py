@@ -93,14 +93,16 @@ def label_medians(values: np.ndarray, labels: np.ndarray, count: int) -> np.ndar
     whole image (2048², half of it labelled: 0.2 s against 1.4 s)."""
     flat = labels.ravel()
     chosen = np.flatnonzero(flat)
+    if chosen.size == 0:
+        return np.full(count, np.nan)
     owner, value = flat[chosen], values.ravel()[chosen]
     order = np.lexsort((value, owner))
     owner, value = owner[order], value[order]
     index = np.arange(1, count + 1)
     start, stop = np.searchsorted(owner, index), np.searchsorted(owner, index, side="right")
     empty = stop == start
-    low = value[np.minimum((start + stop - 1) // 2, len(value) - 1)] if value.size else np.zeros(count)
-    high = value[np.minimum((start + stop) // 2, len(value) - 1)] if value.size else np.zeros(count)
+    low = value[np.minimum((start + stop - 1) // 2, len(value) - 1)]
+    high = value[np.minimum((start + stop) // 2, len(value) - 1)]
     return np.where(empty, np.nan, (low.astype(np.float64) + high) / 2)
 
 

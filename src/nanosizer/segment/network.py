@@ -74,7 +74,7 @@ class NetworkModel:
     def releasing(self):
         """Run options for the last run of an image: onnxruntime hands the memory its arena
         grew for the activations back to the system when the run ends, instead of holding
-        it while the separation and measurement allocate theirs (4096²: peak 1,019 → 795 MB)."""
+        it while the separation and measurement allocate theirs (4096²: peak 1,019 → 860 MB)."""
         import onnxruntime as ort
 
         options = ort.RunOptions()

@@ -86,22 +86,29 @@ def pale_scale(data: np.ndarray, found: np.ndarray, step: int = 1) -> PaleScale 
     return PaleScale(cut, dark, grown, least, smoothed, step**2)
 
 
-def pale_regions(mask: np.ndarray, scale: PaleScale, min_solidity: float = 0.0) -> np.ndarray:
-    """The connected regions of ``mask`` as large as a pale particle whose median smoothed
-    intensity lies below the scale's cut, and at least ``min_solidity`` solid."""
+def missed_pale_regions(
+    mask: np.ndarray, scale: PaleScale, probability: np.ndarray
+) -> tuple[np.ndarray, int]:
+    """The connected regions of ``mask`` as large as a pale particle, whose median smoothed
+    intensity lies below the scale's cut, at least :data:`PALER_MIN_SOLIDITY` solid and that
+    the first pass missed or half-found (``probability``, on the same grid, below
+    :data:`SETTLED` over half of them: what it found of the others stands), and their number."""
     from skimage.measure import regionprops
 
     labels, count = ndi.label(mask)
     if count == 0:
-        return np.zeros_like(mask)
-    keep = (np.bincount(labels.ravel(), minlength=count + 1)[1:] * scale.px_area >= scale.least_px) & (
-        label_medians(scale.smoothed, labels, count) < scale.cut
+        return np.zeros_like(mask), 0
+    areas = np.bincount(labels.ravel(), minlength=count + 1)[1:]
+    sure = np.bincount(labels.ravel(), weights=(probability >= SETTLED).ravel(), minlength=count + 1)[1:]
+    keep = (
+        (areas * scale.px_area >= scale.least_px)
+        & (label_medians(scale.smoothed, labels, count) < scale.cut)
+        & (sure <= 0.5 * areas)
     )
-    if min_solidity > 0:
-        for region in regionprops(labels):
-            if keep[region.label - 1] and region.solidity < min_solidity:
-                keep[region.label - 1] = False
-    return np.concatenate([[False], keep])[labels]
+    for region in regionprops(labels):
+        if keep[region.label - 1] and region.solidity < PALER_MIN_SOLIDITY:
+            keep[region.label - 1] = False
+    return np.concatenate([[False], keep])[labels], int(keep.sum())
 
 
 def second_look(
@@ -119,8 +126,8 @@ def second_look(
     sampled = pale_scale(data, found, step)
     if sampled is None:
         return probability, shapes, 0
-    candidates = pale_regions((sampled.smoothed < sampled.cut) & ~sampled.dark, sampled, PALER_MIN_SOLIDITY)
-    if not _unsettled(candidates, probability[::step, ::step])[1]:
+    candidates = (sampled.smoothed < sampled.cut) & ~sampled.dark
+    if not missed_pale_regions(candidates, sampled, probability[::step, ::step])[1]:
         return probability, shapes, 0  # nothing pale, compact and missed: no second pass
     scale = sampled if step == 1 else pale_scale(data, found)
     if scale is None:
@@ -128,9 +135,7 @@ def second_look(
     peeled = data.copy()
     peeled[scale.dark] = np.median(data[~scale.found])
     again, again_shapes = look(normalise(peeled))
-    pale, added = _unsettled(
-        pale_regions((again > threshold) & ~scale.dark, scale, PALER_MIN_SOLIDITY), probability
-    )
+    pale, added = missed_pale_regions((again > threshold) & ~scale.dark, scale, probability)
     if added == 0:
         return probability, shapes, 0
     merged = np.where(pale, np.maximum(again, probability), probability)
@@ -143,18 +148,6 @@ def second_look(
         rays=np.where(grid[None], again_shapes.rays, shapes.rays),
     )
     return merged, merged_shapes, added
-
-
-def _unsettled(pale: np.ndarray, probability: np.ndarray) -> tuple[np.ndarray, int]:
-    """The regions of ``pale`` the first pass missed or half-found (probability below
-    :data:`SETTLED` over half of them; what it found of the others stands) and their number."""
-    labels, count = ndi.label(pale)
-    if count == 0:
-        return pale, 0
-    areas = np.bincount(labels.ravel(), minlength=count + 1)[1:]
-    sure = np.bincount(labels.ravel(), weights=(probability >= SETTLED).ravel(), minlength=count + 1)[1:]
-    settled = sure > 0.5 * areas
-    return np.concatenate([[False], ~settled])[labels], int(count - settled.sum())
 
 
 def _on_grid(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
