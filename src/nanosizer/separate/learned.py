@@ -207,10 +207,9 @@ def _coarse_regions(wide: dict[int, float], coarse: dict[int, list[Region]]) -> 
     head was trained on (:data:`OUTLINE_LENGTH_PX`), over most of their outlines' area
     (:func:`~nanosizer.regions.area_weighted_median`: a 92 px particle cut by a scale bar into
     itself and a 43 px sliver is a large particle, not a median 67 px one): large particles and
-    long rods, which the
-    native pass cuts into pieces of the sizes it knows. (A wide region of touching small
-    particles the map merged keeps its native outlines: there the coarse pass also sees small
-    particles.)"""
+    long rods, which the native pass cuts into pieces of the sizes it knows. (A wide region of
+    touching small particles the map merged keeps its native outlines: there the coarse pass
+    also sees small particles.)"""
     larger = []
     for value in wide:
         found = coarse.get(value, [])
