@@ -1,12 +1,14 @@
 """Peak memory of one image's analysis against its size: the law the batch plans workers with.
 
     python benchmarks/memory.py [--sizes 1024 2048 4096 8192 16384] [--segmenter network]
+                                [--particles bright]
 
 Each image is a generated 2048² scene (spheres, some overlapping, ~200 particles) tiled to the
 size asked (so a 16384² image holds ~13,000 particles), written as 8-bit TIFF in a temporary
 folder, then read, analysed and written (overlay, labels, tables) by a fresh process, as a
 batch worker does; its peak resident memory (``VmHWM``) is reported with a least-squares line
-peak = a + b · megapixels, the estimate ``nanosizer.memory`` uses.
+peak = a + b · megapixels, the estimate ``nanosizer.memory`` uses. ``--particles bright`` reads
+the scene inverted, as a dark-field image: the model's dark-field decoder runs.
 """
 
 from __future__ import annotations
@@ -43,12 +45,17 @@ def main() -> None:
     parser.add_argument("--segmenter", default="network")
     parser.add_argument("--separation", default="uecs", help="uecs (the README's table), learned, auto, ...")
     parser.add_argument("--model", default=None, help="ONNX model (default: the shipped one)")
+    parser.add_argument("--particles", default="dark", help="dark (bright field) or bright (dark field)")
     args = parser.parse_args()
-    settings = Settings(segmenter=args.segmenter, separation=args.separation, model=args.model)
+    settings = Settings(
+        segmenter=args.segmenter, separation=args.separation, model=args.model, particles=args.particles
+    )
     base = scene(2048).image.astype(np.float32)
     base = np.round(255 * (base - base.min()) / np.ptp(base)).astype(np.uint8)
+    if args.particles == "bright":  # the same particles, bright on dark
+        base = 255 - base
     print(
-        f"segmenter={args.segmenter} separation={args.separation}; "
+        f"segmenter={args.segmenter} separation={args.separation} particles={args.particles}; "
         "fresh process per image: read, analyse, write"
     )
     print("| image | megapixels | particles | peak MB | MB per megapixel | s |")

@@ -146,3 +146,11 @@ def test_learned_separation_plans_with_its_larger_need():
     assert learned > uecs + 250  # measured: +278 MB at 4096²
     assert too_big_reason(4096, 4096, (uecs + learned) / 2) is None
     assert "needs about" in too_big_reason(4096, 4096, (uecs + learned) / 2, learned=True)
+
+
+def test_dark_field_plans_with_the_dark_field_decoders_need():
+    from nanosizer.memory import estimate_peak_mb
+
+    bright, dark = estimate_peak_mb(2048, 2048), estimate_peak_mb(2048, 2048, dark_field=True)
+    assert dark >= 754 > bright  # measured: dark field 754 MB at 2048² (UECS), bright field 532
+    assert estimate_peak_mb(2048, 2048, learned=True, dark_field=True) >= 793

@@ -30,6 +30,9 @@ def train(
     ] = None,
     fresh: Annotated[bool, typer.Option("--fresh", help="Ignore an existing last.pt (no resume).")] = False,
     preset: Annotated[str, typer.Option("--preset", help="Synthetic scene preset to train on.")] = "training",
+    val_preset: Annotated[
+        str, typer.Option("--val-preset", help="Synthetic scene preset of the 48 validation scenes.")
+    ] = "training",
     init: Annotated[
         str | None,
         typer.Option(
@@ -107,6 +110,7 @@ def train(
         val_every=val_every,
         seed=seed,
         preset=preset,
+        val_preset=val_preset,
         init=_initial_weights(init),
         device=device,
         distill=distill,

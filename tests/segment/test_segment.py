@@ -113,9 +113,10 @@ def test_support_removal_flattens_a_lumpy_support_and_keeps_particles_narrower_t
         Settings(subtract_support_nm=-1)
 
 
-def test_support_removal_lets_the_network_find_particles_on_a_haadf_support_heap():
+def test_the_network_finds_particles_on_a_haadf_support_heap_with_and_without_support_removal():
     """Generated HAADF-STEM of a supported catalyst (particles ~17 px on a lumpy heap): the
-    network finds 3 of 39 on the raw image, most once the support is taken away."""
+    dark-field decoder finds most of the 39 on the raw image (the bright-field one found 3-5);
+    taking the support away first keeps them (33 of 39)."""
     from nanosizer.io import Micrograph
     from nanosizer.metrics import instance_counts
     from nanosizer.pipeline import analyze_micrograph
@@ -125,11 +126,10 @@ def test_support_removal_lets_the_network_find_particles_on_a_haadf_support_heap
     scene = synth("catalyst-haadf", rng=1005, size=512)
     micrograph = Micrograph(scene.image, scene.pixel_size_nm, "synthetic", "catalyst")
     largest = 1.5 * scene.params.mean_diameter_nm
-    found = {}
+    f1 = {}
     for nm in (0.0, largest):
         result = analyze_micrograph(micrograph, Settings(particles="bright", subtract_support_nm=nm))
-        found[nm] = instance_counts(result.labels, scene.labels)
-    assert found[largest]["matched"] >= 3 * max(found[0.0]["matched"], 1)
-    f1 = 2 * found[largest]["matched"] / (found[largest]["truth"] + found[largest]["predicted"])
-    assert f1 > 0.6
+        counts = instance_counts(result.labels, scene.labels)
+        f1[nm] = 2 * counts["matched"] / (counts["truth"] + counts["predicted"])
+    assert f1[0.0] > 0.7 and f1[largest] > 0.7
     assert any("support taken away" in note for note in result.micrograph.notes)

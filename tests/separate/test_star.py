@@ -251,6 +251,22 @@ def test_a_small_region_without_outline_is_excluded_not_dropped():
     assert sep.excluded[0]["area_px"] == small.sum()
 
 
+def test_in_dark_field_a_convex_region_without_outline_is_one_particle():
+    """Dark field (particles bright) takes a convex region the head gave no outline as one
+    particle; a non-convex one (two touching discs) stays excluded, as in bright field."""
+    large = disc_mask((120, 160), (40, 40), 25)
+    small = disc_mask((120, 160), (90, 90), 6)
+    pair = disc_mask((120, 160), (60, 125), 10) | disc_mask((120, 160), (60, 143), 10)
+    field = _field_of([large])
+    dark = separate_particles(
+        large | small | pair, 1.0, Settings(separation="learned", particles="bright"), field
+    )
+    assert sorted(p.area_px for p in dark.particles) == [small.sum(), large.sum()]
+    assert [e["reason"] for e in dark.excluded] == ["no learned outline"]
+    bright = separate_particles(large | small | pair, 1.0, Settings(separation="learned"), field)
+    assert len(bright.particles) == 1 and len(bright.excluded) == 2
+
+
 def test_slivers_between_outlines_are_not_listed():
     """A thin remnant of a region whose particles have outlines is not a particle."""
     left, right = disc_mask((80, 120), (40, 35), 25), disc_mask((80, 120), (40, 85), 25)

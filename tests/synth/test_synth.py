@@ -257,6 +257,14 @@ def test_training_v8_adds_diffraction_contrast_to_bright_field_replay_only():
     assert not any(p.dark_field or p.support_heap > 0 for p in bragg)
 
 
+def test_training_dark_is_dark_field_only_and_never_the_held_out_support():
+    drawn = [preset_params("training-dark", np.random.default_rng(seed), 256) for seed in range(200)]
+    assert all(p.dark_field for p in drawn)
+    catalysts = sum(p.support_heap > 0 for p in drawn)
+    assert 95 <= catalysts <= 145  # 60 % catalyst-haadf, the rest free-standing particles
+    assert not any(p.support > 0 for p in drawn)  # haadf-support's polycrystalline support
+
+
 def test_diffraction_contrast_darkens_a_share_of_the_particles_only():
     params = preset_params("overlap-low", np.random.default_rng(3), 384)
     plain = generate(params, np.random.default_rng(3))

@@ -209,3 +209,18 @@ def test_a_two_channel_model_quantises_with_both_polarities_calibrated(tmp_path)
     assert planes == [0.0, 1.0]
     small = quantize_onnx(wide, tmp_path / "wide_int8.onnx", n_calibration=2)
     assert state_from_onnx(small)["encoder.stem.0.0.weight"].shape[1] == 2
+
+
+def test_a_dark_field_decoder_is_validated_on_dark_field_scenes(tmp_path):
+    import numpy as np
+
+    _, path = _exported(tmp_path)
+    recipe = _stage(init=str(path), freeze_encoder=True, preset="training-dark", val_preset="training-dark")
+    train(tmp_path / "dark", recipe, progress=False, workers=1)
+    pools = sorted((tmp_path / "dark" / "cache").glob("pool-*.npz"))
+    assert len(pools) == 2  # the training pool and the validation scenes, both dark field
+    assert all(np.load(pool)["dark"].all() for pool in pools)
+    plain = _stage(init=str(path), freeze_encoder=True, preset="training-dark")
+    train(tmp_path / "plain", plain, progress=False, workers=1)
+    flags = [np.load(pool)["dark"] for pool in (tmp_path / "plain" / "cache").glob("pool-*.npz")]
+    assert sorted(bool(f.all()) for f in flags) == [False, True]  # validated on 'training' by default

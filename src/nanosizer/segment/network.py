@@ -82,19 +82,33 @@ class NetworkModel:
         return options
 
     @functools.cached_property
+    def switches(self) -> frozenset[str]:
+        """The model's switch inputs (:data:`FINE_SWITCH`, :data:`DARK_SWITCH`): inputs with a
+        default, asked once per model, not at every batch of tiles."""
+        return frozenset(i.name for i in self.session.get_overridable_initializers())
+
+    @property
     def fine_head(self) -> bool:
-        """Whether the model has a second shape head for the fine pass (:data:`FINE_SWITCH`);
-        asked once per model, not at every batch of tiles."""
-        return FINE_SWITCH in {i.name for i in self.session.get_overridable_initializers()}
+        """Whether the model has a second shape head for the fine pass (:data:`FINE_SWITCH`)."""
+        return FINE_SWITCH in self.switches
+
+    @property
+    def dark_decoder(self) -> bool:
+        """Whether the model has a decoder of its own for dark-field images (:data:`DARK_SWITCH`)."""
+        return DARK_SWITCH in self.switches
 
     def feed(self, stack: np.ndarray, dark_field: bool = False, fine: bool = False) -> dict[str, np.ndarray]:
         """The session's input for images (N, 1, H, W): with the polarity plane if it takes one;
-        ``fine`` asks a model with a fine head for its outlines instead of the native ones."""
+        ``dark_field`` selects a model's dark-field decoder, ``fine`` a model's fine head
+        (outlines for the fine pass instead of the native ones)."""
         if self.channels > 1:
             stack = np.concatenate([stack, np.full_like(stack, float(dark_field))], axis=1)
+        inputs = {self.input_name: stack}
         if fine and self.fine_head:
-            return {self.input_name: stack, FINE_SWITCH: np.array(True)}
-        return {self.input_name: stack}
+            inputs[FINE_SWITCH] = np.array(True)
+        if dark_field and self.dark_decoder:
+            inputs[DARK_SWITCH] = np.array(True)
+        return inputs
 
 
 def model_file(path: str | Path | None = None) -> Path:
@@ -226,6 +240,7 @@ def blend_weight(height: int, width: int, overlap: int) -> np.ndarray:
 
 
 FINE_SWITCH = "fine_shapes"  # input of a model with a fine head: true selects it (default false)
+DARK_SWITCH = "dark_field"  # input of a model with a dark-field decoder: true selects it (default false)
 
 
 def has_shapes(model: NetworkModel) -> bool:

@@ -701,6 +701,19 @@ def training_v8(rng, size=512) -> SceneParams:
     return params
 
 
+def training_dark(rng, size=512) -> SceneParams:
+    """Dark field only, for the dark-field decoder (:mod:`nanosizer.train.dark_head`): supported
+    catalysts in HAADF-STEM (``catalyst-haadf``, 60 %) and ``training-v5``'s scenes imaged in
+    dark field (free-standing particles on thin film, bright on dark; half with the linear
+    Z-contrast of ``haadf_linear``). ``haadf-support`` stays held out (:data:`HELD_OUT_V6`)."""
+    if rng.random() < 0.6:
+        return catalyst_haadf(rng, size)
+    params = training_v5(rng, size)
+    params.dark_field = True
+    params.haadf_linear = bool(rng.random() < 0.5)
+    return params
+
+
 PRESETS: dict[str, Callable] = {
     "ultrasmall-au": ultrasmall_au,
     "pt-cubes": pt_cubes,
@@ -736,6 +749,7 @@ PRESETS: dict[str, Callable] = {
     "training-v6": training_v6,
     "training-v7": training_v7,
     "training-v8": training_v8,
+    "training-dark": training_dark,
     "training-shapes-v2": training_shapes_v2,
     "training-shapes-v3": training_shapes_v3,
     "training-shapes-v4": training_shapes_v4,

@@ -46,7 +46,8 @@ class Recipe:
     seed: int = 0
     decoder_channels: int = 128
     threads: int = 2
-    preset: str = "training"  # synthetic scene preset of the pool and validation set
+    preset: str = "training"  # synthetic scene preset of the pool
+    val_preset: str = "training"  # synthetic scene preset of the validation set
     init: str | None = None  # start from these weights: a checkpoint (.pt) or an exported model (.onnx)
     frozen_bn: bool = False  # batch norms stay fixed affine maps (weights from an ONNX file, folded)
     device: str = "cpu"  # "cuda": pool, batches and steps on the GPU, bf16 autocast
@@ -294,7 +295,7 @@ def train(
         teacher.eval().requires_grad_(False)
     scene_seed = recipe.seed * 1_000_003
     val = synthetic_pool(
-        recipe.val_size, scene_seed + 10_000_000, recipe.scene_size, workers=workers, cache=cache
+        recipe.val_size, scene_seed + 10_000_000, recipe.scene_size, recipe.val_preset, workers, cache
     )
     if gpu and data is None:  # fills in the background while the GPU trains (pool_size > 0 here)
         pool = StreamingPool(

@@ -1,0 +1,158 @@
+"""Grafting a trained subgraph into a finished model file behind a switch input.
+
+ONNX Runtime computes every node of a graph whatever outputs are asked for, so a second head
+added as a plain branch would cost every forward pass. Here it lives in an ``If`` node on a
+boolean input with a default (false): switched off the ``If`` gives one-element zeros at once
+and ``Where`` passes the graph's own outputs through (bit for bit, at the same speed);
+switched on, the subgraph's. The fine pass's shape head (:mod:`.fine_head`) and the dark-field
+decoder (:mod:`.dark_head`) are added this way.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def outer_tensors(graph) -> dict[str, str]:
+    """Names of the encoder's stride-4 and stride-16 features and of the decoder's features, as
+    the native shape branch reads them (``low``, ``high``, ``features`` of :class:`ShapeBranch`)."""
+    nodes = {node.name: node for node in graph.node}
+    producer = {out: node for node in graph.node for out in node.output}
+    try:
+        high = nodes["/shapes/aspp/branches.0/branches.0.0/Conv"].input[0]
+        low = nodes["/shapes/skip/skip.0/Conv"].input[0]
+    except KeyError as err:
+        raise ValueError(f"the model has no shape branch as nanosizer exports it (no node {err})") from None
+    features = {  # what the head's concatenation takes from outside the branch
+        t
+        for n in graph.node
+        if n.op_type == "Concat" and n.name.startswith("/shapes/")
+        for t in n.input
+        if t in producer and not producer[t].name.startswith("/shapes/")
+    }
+    if len(features) != 1:
+        raise ValueError(f"cannot tell the decoder's features among the branch's inputs {sorted(features)}")
+    return {"low": low, "high": high, "features": features.pop()}
+
+
+def exported_subgraph(
+    module, example: tuple, inputs: dict[str, str], outputs: list[str], prefix: str, axes: dict
+):
+    """``module`` exported to ONNX (opset 17) as a subgraph: its inputs named as in ``inputs``
+    read the outer tensors they map to; its nodes, initializers and outputs (``prefix/<name>``
+    for each of ``outputs``) carry ``prefix``, so two grafts never share a name."""
+    import tempfile
+
+    import onnx
+    import torch
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "sub.onnx"
+        torch.onnx.export(
+            module.eval(),
+            example,
+            str(path),
+            input_names=list(inputs),
+            output_names=outputs,
+            dynamic_axes=axes,
+            opset_version=17,
+            dynamo=False,
+        )
+        sub = onnx.load(str(path)).graph
+    for node in sub.node:
+        node.name = prefix + (node.name if node.name.startswith("/") else "/" + node.name)
+        node.input[:] = [inputs.get(t, f"{prefix}/{t}" if t else t) for t in node.input]
+        node.output[:] = [f"{prefix}/{t}" for t in node.output]
+    for init in sub.initializer:
+        init.name = f"{prefix}/{init.name}"
+    del sub.input[:]
+    for out in sub.output:
+        out.name = f"{prefix}/{out.name}"
+    return sub
+
+
+_RECOMPUTED = ("DequantizeLinear", "Relu")  # cheap element-wise steps a subgraph redoes itself
+
+
+def recompute_inside(sub, graph, prefix: str) -> None:
+    """Let ``sub`` redo the element-wise steps (dequantisation, ReLU) that give the outer
+    features it reads, from the int8 tensors before them: an outer tensor that a subgraph
+    reads must exist on its own, in float and in NCHW, where onnxruntime otherwise fuses those
+    steps into the integer convolutions around them (a float tensor kept for the subgraph cost
+    ~3 % of the forward pass). The copies are named ``prefix/redo/...``."""
+    from onnx import helper
+
+    producer = {t: node for node in graph.node for t in node.output}
+    copies: dict[str, object] = {}
+
+    def local(name: str) -> str:
+        source = producer.get(name)
+        if source is None or source.op_type not in _RECOMPUTED:
+            return name
+        if name not in copies:
+            inputs = [local(source.input[0]), *source.input[1:]]
+            copies[name] = helper.make_node(source.op_type, inputs, [f"{prefix}/redo/{name}"])
+            copies[name].attribute.extend(source.attribute)  # a DequantizeLinear's axis
+        return f"{prefix}/redo/{name}"
+
+    for node in sub.node:
+        node.input[:] = [local(name) if name in producer else name for name in node.input]
+    for k, copy in enumerate(copies.values()):  # in dependency order: inner steps were made first
+        sub.node.insert(k, copy)
+
+
+def graft_switched(graph, sub, switch: str, outputs: list[str], prefix: str, after: list[str]) -> None:
+    """Put ``sub`` (giving ``prefix/<name>`` for each of ``outputs``, outputs of ``graph``)
+    into ``graph`` behind the boolean input ``switch`` (false unless fed). The ``If`` sits
+    right after the nodes giving the outer tensors ``after`` that the subgraph reads: switched
+    off, it holds none of them past their native use."""
+    from onnx import TensorProto, helper
+
+    native = {name: f"{prefix}/native/{name}" for name in outputs}
+    for node in graph.node:
+        node.output[:] = [native.get(t, t) for t in node.output]
+        node.input[:] = [native.get(t, t) for t in node.input]
+    for sub_out in sub.output:
+        sub_out.CopyFrom(helper.make_tensor_value_info(sub_out.name, TensorProto.FLOAT, None))
+    off = [f"{prefix}/off/{name}" for name in outputs]
+    zeros = [
+        helper.make_node("Constant", [], [t], value=helper.make_tensor(t, TensorProto.FLOAT, [1] * 4, [0.0]))
+        for t in off
+    ]
+    else_graph = helper.make_graph(
+        zeros, f"{prefix}_off", [], [helper.make_tensor_value_info(t, TensorProto.FLOAT, None) for t in off]
+    )
+    switched = [f"{prefix}/switched/{name}" for name in outputs]
+    node = helper.make_node("If", [switch], switched, name=prefix, then_branch=sub, else_branch=else_graph)
+    producer = {t: k for k, n in enumerate(graph.node) for t in n.output}
+    graph.node.insert(max(producer[t] for t in after) + 1, node)
+    graph.node.extend(
+        helper.make_node("Where", [switch, on, native[name]], [name], name=f"{prefix}/{name}")
+        for name, on in zip(outputs, switched, strict=True)
+    )
+    graph.input.append(helper.make_tensor_value_info(switch, TensorProto.BOOL, []))
+    graph.initializer.append(helper.make_tensor(switch, TensorProto.BOOL, [], [False]))
+
+
+def save_with_entry(proto, out: Path, key: str, entry: dict) -> Path:
+    """Check ``proto`` and write it to ``out`` atomically with ``entry`` under ``key`` in its
+    nanosizer metadata (the rest kept)."""
+    import onnx
+
+    from .export import save_model
+
+    info = {p.key: p.value for p in proto.metadata_props}
+    nanosizer = json.loads(info.get("nanosizer", "{}"))
+    nanosizer[key] = entry
+    onnx.checker.check_model(proto)
+    return save_model(proto, out, {**info, "nanosizer": json.dumps(nanosizer)})
+
+
+def head_entry(log: dict) -> dict:
+    """What a shape head's training log says about it, for the model's metadata: its settings
+    and last validation loss, without the per-step history."""
+    entry = {k: v for k, v in log.items() if k != "history"}
+    if log.get("history"):
+        entry["val_loss"] = log["history"][-1]["val_loss"]
+    return entry

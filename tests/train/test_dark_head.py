@@ -1,0 +1,97 @@
+"""The dark-field decoder: added to a finished model behind a switch that leaves bright field
+bit for bit as it was, and selected by the pipeline's dark-field flag."""
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("onnx")
+
+from nanosizer.segment.network import load_model, predict_maps  # noqa: E402
+from nanosizer.train.dark_head import attach_dark_decoder  # noqa: E402
+from nanosizer.train.fine_head import attach_fine_head  # noqa: E402
+from nanosizer.train.shapes import export_shape_model, train_head  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def models(tiny_segmenter, tmp_path_factory):
+    """A model with a shape head, a segmenter with the same encoder and another decoder (the
+    dark-field one), and the model with that decoder added (also on top of a fine head)."""
+    from nanosizer.train.export import export_onnx
+    from nanosizer.train.shapes import frozen_segmenter
+
+    folder = tmp_path_factory.mktemp("dark")
+    train_head(tiny_segmenter, folder / "native", scenes=2, steps=3, batch=2, size=128, val_scenes=1)
+    native = export_shape_model(tiny_segmenter, folder / "native" / "head.pt", folder / "native.onnx")
+    net = frozen_segmenter(tiny_segmenter)
+    torch.manual_seed(5)
+    with torch.no_grad():  # another decoder on the same encoder
+        for name, p in net.named_parameters():
+            if not name.startswith("encoder."):
+                p.add_(0.3 * torch.randn_like(p))
+    torch.save(
+        {
+            "recipe": {"decoder_channels": 16, "preset": "training-dark"},
+            "model": net.state_dict(),
+            "step": 7,
+            "best_iou": 0.5,
+        },
+        folder / "dark.pt",
+    )
+    dark = export_onnx(folder / "dark.pt", folder / "dark.onnx")
+    both = attach_dark_decoder(native, dark, folder / "both.onnx")
+    fine = attach_fine_head(native, tiny_segmenter, folder / "native" / "head.pt", folder / "fine.onnx")
+    train_head(dark, folder / "dark_head", scenes=2, steps=3, batch=2, size=128, val_scenes=1, seed=2)
+    shaped = attach_dark_decoder(native, dark, folder / "shaped.onnx", folder / "dark_head" / "head.pt")
+    all_three = attach_dark_decoder(fine, dark, folder / "all.onnx", folder / "dark_head" / "head.pt")
+    reference = export_shape_model(dark, folder / "dark_head" / "head.pt", folder / "reference.onnx")
+    return native, dark, both, all_three, shaped, reference
+
+
+def test_bright_field_stays_bit_for_bit(models):
+    native, _, both, all_three, shaped, _ = models
+    image = np.random.default_rng(1).random((96, 160)).astype(np.float32)
+    before = predict_maps(load_model(native), image, shapes=True)
+    for model in (both, all_three, shaped):
+        after = predict_maps(load_model(model), image, shapes=True)
+        for name in ("probability", "objects", "rays"):
+            np.testing.assert_array_equal(before[name], after[name])
+    assert load_model(both).dark_decoder and not load_model(native).dark_decoder
+
+
+def test_dark_field_takes_the_dark_decoders_map(models):
+    native, dark, both, all_three, _, _ = models
+    image = np.random.default_rng(2).random((96, 160)).astype(np.float32)
+    expected = predict_maps(load_model(dark), image)["probability"]
+    native_maps = predict_maps(load_model(native), image, shapes=True)
+    for model in (both, all_three):
+        maps = predict_maps(load_model(model), image, shapes=True, dark_field=True)
+        np.testing.assert_allclose(maps["probability"], expected, atol=1e-5)
+    maps = predict_maps(load_model(both), image, shapes=True, dark_field=True)
+    np.testing.assert_array_equal(maps["rays"], native_maps["rays"])  # no head of its own: the native
+    assert not np.allclose(expected, native_maps["probability"], atol=1e-3)
+    # a model without one reads dark-field images with its only decoder
+    plain = predict_maps(load_model(native), image, dark_field=True)["probability"]
+    np.testing.assert_array_equal(plain, native_maps["probability"])
+    assert load_model(both).info["dark_decoder"]["preset"] == "training-dark"
+
+
+def test_a_shape_head_on_the_dark_features_switches_the_outlines_too(models):
+    native, _, _, all_three, shaped, reference = models
+    image = np.random.default_rng(3).random((96, 160)).astype(np.float32)
+    expected = predict_maps(load_model(reference), image, shapes=True)
+    for model in (shaped, all_three):  # a fine head beside it changes nothing in dark field
+        maps = predict_maps(load_model(model), image, shapes=True, dark_field=True)
+        np.testing.assert_allclose(maps["probability"], expected["probability"], atol=1e-5)
+        np.testing.assert_allclose(maps["objects"], expected["objects"], atol=1e-5)
+        np.testing.assert_allclose(maps["rays"], expected["rays"], atol=1e-3)
+    assert not np.allclose(maps["rays"], predict_maps(load_model(native), image, shapes=True)["rays"])
+    assert load_model(shaped).info["dark_decoder"]["outputs"] == ["probability", "objects", "rays"]
+
+
+def test_a_model_gets_one_dark_decoder(models, tmp_path):
+    _, dark, both, _, _, _ = models
+    with pytest.raises(ValueError, match="already has a dark-field decoder"):
+        attach_dark_decoder(both, dark, tmp_path / "twice.onnx")
+    with pytest.raises(ValueError, match="no shape branch"):
+        attach_dark_decoder(dark, dark, tmp_path / "none.onnx")
