@@ -30,9 +30,8 @@ from ..segment.network import DARK_SWITCH as SWITCH  # the model input that sele
 from .graft import (
     exported_subgraph,
     graft_switched,
+    graft_target,
     head_entry,
-    outer_tensors,
-    recompute_inside,
     save_with_entry,
 )
 
@@ -51,14 +50,12 @@ def dark_decoder_graph(segmenter, outer: dict[str, str], image: str, branch=None
     class DarkDecoder(torch.nn.Module):
         def __init__(self, net, branch):
             super().__init__()
-            self.aspp, self.skip, self.decoder, self.head = net.aspp, net.skip, net.decoder, net.head
-            self.branch = branch
+            self.net, self.branch = net, branch
 
         def forward(self, x, low, high):
-            context = F.interpolate(self.aspp(high), size=low.shape[2:], mode="bilinear", align_corners=False)
-            features = self.decoder(torch.cat([context, self.skip(low)], dim=1))
+            features = self.net.decoded(low, high)
             logits = F.interpolate(
-                self.head(features), size=x.shape[2:], mode="bilinear", align_corners=False
+                self.net.head(features), size=x.shape[2:], mode="bilinear", align_corners=False
             )
             if self.branch is None:
                 return torch.sigmoid(logits)
@@ -94,19 +91,13 @@ def attach_dark_decoder(
 
     from .shapes import frozen_segmenter, trained_branch
 
-    proto = onnx.load(str(model))
+    proto, outer = graft_target(model, SWITCH, "a dark-field decoder")
     graph = proto.graph
-    if any(i.name == SWITCH for i in graph.input):
-        raise ValueError(f"{model} already has a dark-field decoder (input {SWITCH!r})")
-    outer = outer_tensors(graph)
-    if {o.name for o in graph.output} != set(OUTPUTS):
-        raise ValueError(f"{model} does not give probability, objects and rays")
     segmenter = frozen_segmenter(segmenter_onnx)
     if segmenter.in_channels != 1:
         raise ValueError(f"{segmenter_onnx}: a dark-field decoder reads the one-channel encoder")
     branch, log = trained_branch(segmenter, head_checkpoint) if head_checkpoint else (None, {})
     sub = dark_decoder_graph(segmenter, outer, graph.input[0].name, branch)
-    recompute_inside(sub, graph, _PREFIX)
     switched = list(OUTPUTS) if branch is not None else ["probability"]
     graft_switched(graph, sub, SWITCH, switched, _PREFIX, [outer["low"], outer["high"]])
     trained = json.loads(

@@ -21,14 +21,7 @@ import argparse
 from pathlib import Path
 
 from ..segment.network import FINE_SWITCH as SWITCH  # the model input that selects the fine head
-from .graft import (
-    exported_subgraph,
-    graft_switched,
-    head_entry,
-    outer_tensors,
-    recompute_inside,
-    save_with_entry,
-)
+from .graft import exported_subgraph, graft_switched, graft_target, head_entry, save_with_entry
 
 _PREFIX = "fine"
 _OUTPUTS = ["objects", "rays"]
@@ -66,22 +59,13 @@ def fine_head_graph(branch, segmenter, outer: dict[str, str]):
 def attach_fine_head(model: Path, segmenter_onnx: Path, head_checkpoint: Path, out: Path) -> Path:
     """Write ``out``: ``model`` (a shipped file with a shape branch, int8 or float) with the
     fine head of ``head_checkpoint`` behind the ``fine_shapes`` switch; atomically."""
-    import onnx
-
     from .shapes import frozen_segmenter, trained_branch
 
-    proto = onnx.load(str(model))
-    graph = proto.graph
-    if any(i.name == SWITCH for i in graph.input):
-        raise ValueError(f"{model} already has a fine head (input {SWITCH!r})")
-    outer = outer_tensors(graph)
-    if {o.name for o in graph.output} != {"probability", *_OUTPUTS}:
-        raise ValueError(f"{model} does not give probability, objects and rays")
+    proto, outer = graft_target(model, SWITCH, "a fine head")
     segmenter = frozen_segmenter(segmenter_onnx)
     branch, log = trained_branch(segmenter, head_checkpoint)
     sub = fine_head_graph(branch, segmenter, outer)
-    recompute_inside(sub, graph, _PREFIX)
-    graft_switched(graph, sub, SWITCH, _OUTPUTS, _PREFIX, list(outer.values()))
+    graft_switched(proto.graph, sub, SWITCH, _OUTPUTS, _PREFIX, list(outer.values()))
     entry = {"switch": SWITCH, "precision": "float32", **head_entry(log)}
     return save_with_entry(proto, out, "fine_head", entry)
 

@@ -14,6 +14,21 @@ import json
 from pathlib import Path
 
 
+def graft_target(model: Path, switch: str, what: str):
+    """The ONNX proto of ``model`` and its outer tensors (:func:`outer_tensors`), checked to
+    take a graft behind ``switch``: a file with a shape branch giving probability, objects and
+    rays, without that switch yet (``what`` names the graft in the refusal)."""
+    import onnx
+
+    proto = onnx.load(str(model))
+    if any(i.name == switch for i in proto.graph.input):
+        raise ValueError(f"{model} already has {what} (input {switch!r})")
+    outer = outer_tensors(proto.graph)
+    if {o.name for o in proto.graph.output} != {"probability", "objects", "rays"}:
+        raise ValueError(f"{model} does not give probability, objects and rays")
+    return proto, outer
+
+
 def outer_tensors(graph) -> dict[str, str]:
     """Names of the encoder's stride-4 and stride-16 features and of the decoder's features, as
     the native shape branch reads them (``low``, ``high``, ``features`` of :class:`ShapeBranch`)."""
@@ -106,9 +121,11 @@ def graft_switched(graph, sub, switch: str, outputs: list[str], prefix: str, aft
     """Put ``sub`` (giving ``prefix/<name>`` for each of ``outputs``, outputs of ``graph``)
     into ``graph`` behind the boolean input ``switch`` (false unless fed). The ``If`` sits
     right after the nodes giving the outer tensors ``after`` that the subgraph reads: switched
-    off, it holds none of them past their native use."""
+    off, it holds none of them past their native use; switched on, the subgraph redoes their
+    element-wise steps itself (:func:`recompute_inside`)."""
     from onnx import TensorProto, helper
 
+    recompute_inside(sub, graph, prefix)
     native = {name: f"{prefix}/native/{name}" for name in outputs}
     for node in graph.node:
         node.output[:] = [native.get(t, t) for t in node.output]

@@ -119,8 +119,13 @@ class DeepLabV3Plus(nn.Module):
         multiples of 16): what the segmentation head and the shape branch read."""
         image = (x[:, :1] - self.mean) / self.std
         low, high = self.encoder(torch.cat([image, x[:, 1:]], dim=1) if self.in_channels > 1 else image)
+        return low, high, self.decoded(low, high)
+
+    def decoded(self, low, high):
+        """The decoder's stride-4 features from the encoder's stride-4 and stride-16 maps: ASPP
+        on ``high``, upsampled and joined with the projected ``low``."""
         context = F.interpolate(self.aspp(high), size=low.shape[2:], mode="bilinear", align_corners=False)
-        return low, high, self.decoder(torch.cat([context, self.skip(low)], dim=1))
+        return self.decoder(torch.cat([context, self.skip(low)], dim=1))
 
     def features(self, x):
         """The decoder's stride-4 features, which the heads read (H and W multiples of 16)."""
