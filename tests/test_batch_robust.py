@@ -151,6 +151,6 @@ def test_learned_separation_plans_with_its_larger_need():
 def test_dark_field_plans_with_the_dark_field_decoders_need():
     from nanosizer.memory import estimate_peak_mb
 
-    bright, dark = estimate_peak_mb(2048, 2048), estimate_peak_mb(2048, 2048, dark_field=True)
+    bright, dark = estimate_peak_mb(2048, 2048), estimate_peak_mb(2048, 2048, own_decoder=True)
     assert dark >= 754 > bright  # measured: dark field 754 MB at 2048² (UECS), bright field 532
-    assert estimate_peak_mb(2048, 2048, learned=True, dark_field=True) >= 793
+    assert estimate_peak_mb(2048, 2048, learned=True, own_decoder=True) >= 793

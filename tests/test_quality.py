@@ -55,8 +55,9 @@ def test_judge_follows_the_limits_and_names_the_signal():
         ("au-phase-grain", 3, {"coverage": 0.0}, {}),
         ("haadf-support", 1, {"coverage": 0.0}, {"particles": "bright"}),  # a support, no particle
         ("haadf-support", 3, {"coverage": 0.0}, {"particles": "bright"}),
-        ("fringe-only", 1, {}, {}),  # crystals seen only by their lattice fringes
-        ("fringe-only", 3, {}, {}),
+        # crystals seen only by their lattice fringes, read without the phase-contrast decoder
+        ("fringe-only", 1, {}, {"phase_contrast": "off"}),
+        ("fringe-only", 3, {}, {"phase_contrast": "off"}),
     ],
 )
 def test_images_the_network_does_not_know_are_unreliable(preset, seed, overrides, settings):
@@ -68,6 +69,31 @@ def test_images_the_network_does_not_know_are_unreliable(preset, seed, overrides
     summary = result.summary["quality"]
     assert summary["verdict"] == "unreliable" and summary["reasons"] == list(result.quality.reasons)
     assert summary["signals"]["weak_response_share"] == result.quality.signals["weak_response_share"]
+
+
+@pytest.mark.parametrize("seed", [1, 3])
+def test_the_phase_contrast_decoder_reads_fringed_crystals_on_carbon_grain(seed):
+    """At HRTEM sampling (<= 0.1 nm/px) 'auto' reads the image with the phase-contrast decoder:
+    the crystals are found and the grain is left alone, where the native decoder takes grain
+    for hundreds of particles; the summary says why, and the verdict no longer calls the image
+    unreliable."""
+    from nanosizer.metrics import instance_counts
+
+    scene = _scene("fringe-only", seed, size=512)
+    assert scene.pixel_size_nm <= 0.1
+    inner = ~scene.table["touches_border"].to_numpy(dtype=bool)
+    counts, verdicts = {}, {}
+    for phase in ("auto", "off"):
+        result = _analyse(scene, phase_contrast=phase)
+        counts[phase] = instance_counts(result.labels, scene.labels, inner)
+        verdicts[phase] = result.quality.verdict
+        notes = " ".join(result.summary["notes"])
+        assert ("phase-contrast decoder" in notes) == (phase == "auto")
+    truth = counts["auto"]["truth"]
+    assert truth >= 2 and counts["auto"]["matched"] >= truth - 1, counts
+    assert counts["auto"]["predicted"] <= truth + 1, counts
+    assert counts["off"]["matched"] == 0 and counts["off"]["predicted"] >= 20, counts
+    assert verdicts == {"auto": verdicts["auto"], "off": "unreliable"} and verdicts["auto"] != "unreliable"
 
 
 def test_a_constant_image_is_unreliable_and_refused_by_the_readers(tmp_path):

@@ -283,8 +283,9 @@ def run_batch(
     fingerprint = run_hash(settings, opts.pixel_size_nm, mask_array)
     budget, workers = opts.max_memory_mb or available_mb(), opts.workers
     if opts.scheduler is None:  # a Dask cluster's workers have their own memory
-        dark_field = settings.particles != "dark"  # 'auto' may find dark-field detectors
-        workers, fewer = plan_workers(files, workers, budget, settings.learns_outlines(), dark_field)
+        # 'auto' may find dark-field detectors or finely sampled (phase-contrast) images
+        own_decoder = settings.particles != "dark" or settings.phase_contrast != "off"
+        workers, fewer = plan_workers(files, workers, budget, settings.learns_outlines(), own_decoder)
         if fewer and on_message:
             on_message(fewer, True)
     else:

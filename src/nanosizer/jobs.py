@@ -22,6 +22,7 @@ from .io.frames import short_reason
 from .memory import too_big_reason
 from .pipeline import analyze_micrograph, image_status, resolve_particles, roi_window
 from .report import write_image_results
+from .segment import imaging_mode
 from .report.results import quality_columns, summary_row
 from .settings import Settings
 
@@ -105,9 +106,10 @@ def analyze_file(job: FileJob) -> FileOutcome:
             name = job.stem + micrograph.name[len(job.path.stem) :]
             micrograph = dataclasses.replace(micrograph, name=name)  # unique in the run: a.dm3, a.dm4
             learned = job.settings.learns_outlines()
-            dark_field = resolve_particles(micrograph, job.settings).particles == "bright"
+            resolved = resolve_particles(micrograph, job.settings)
+            own_decoder = imaging_mode(resolved, micrograph.pixel_size_nm) is not None
             shape = _analysed_shape(micrograph, job.settings)
-            too_big = too_big_reason(*shape, job.memory_mb, learned, dark_field)
+            too_big = too_big_reason(*shape, job.memory_mb, learned, own_decoder)
             if too_big:
                 raise NanosizerError(too_big, job.path)
             result = analyze_micrograph(micrograph, job.settings, job.mask)

@@ -21,18 +21,20 @@ PER_MEGAPIXEL_MB = 22.5
 # learned separation keeps the 32 ray maps and the polygons too: measured on 2026-12-02
 # (benchmarks/pipeline.py scenes) +32 MB at 2048² and +278 MB at 4096² over UECS
 LEARNED_PER_MEGAPIXEL_MB = 17.5
-# the dark-field decoder (float32, in a subgraph beside the int8 native one) holds its tile's
-# activations too: measured on 2026-12-05, dark field against bright field, 2048² 754 vs 532 MB
-# (UECS; the law above: 694) and 793 vs 664 MB (learned; law 768), 4096² 902 vs 713 (UECS)
-DARK_FIELD_MB = 150.0
+# a decoder of an imaging mode's own (dark field, phase contrast: float32, in a subgraph beside
+# the int8 native one) holds its tile's activations too: measured on 2026-12-05, dark field
+# against bright field, 2048² 754 vs 532 MB (UECS; the law above: 694) and 793 vs 664 MB
+# (learned; law 768), 4096² 902 vs 713 (UECS); the phase-contrast decoder is the same network
+MODE_DECODER_MB = 150.0
 HEADROOM = 0.9  # share of the available memory a run plans to use
 
 
-def estimate_peak_mb(height: int, width: int, learned: bool = False, dark_field: bool = False) -> float:
+def estimate_peak_mb(height: int, width: int, learned: bool = False, own_decoder: bool = False) -> float:
     """Peak resident memory (MB) of analysing and writing one image of ``height`` × ``width`` px
-    (``learned``: with learned separation; ``dark_field``: read by the dark-field decoder)."""
+    (``learned``: with learned separation; ``own_decoder``: read by the decoder of its imaging
+    mode, dark field or phase contrast)."""
     per_megapixel = PER_MEGAPIXEL_MB + (LEARNED_PER_MEGAPIXEL_MB if learned else 0.0)
-    return BASE_MB + (DARK_FIELD_MB if dark_field else 0.0) + per_megapixel * height * width / 1e6
+    return BASE_MB + (MODE_DECODER_MB if own_decoder else 0.0) + per_megapixel * height * width / 1e6
 
 
 def available_mb() -> float | None:
@@ -92,10 +94,10 @@ def _dm_shape(path: Path) -> tuple[int, int]:
 
 
 def plan_workers(
-    files: list[Path], workers: int, budget_mb: float | None, learned: bool = False, dark_field: bool = False
+    files: list[Path], workers: int, budget_mb: float | None, learned: bool = False, own_decoder: bool = False
 ) -> tuple[int, str | None]:
     """Workers that fit in ``budget_mb`` for the largest of ``files``, and why, when fewer
-    (``dark_field``: any file may be read as dark field)."""
+    (``own_decoder``: any file may be read by the decoder of its imaging mode)."""
     workers = min(workers, len(files)) if files else workers  # no more workers than files
     if workers <= 1 or not budget_mb or not files:
         return workers, None
@@ -103,7 +105,7 @@ def plan_workers(
     if not shapes:
         return workers, None
     height, width = max(shapes, key=lambda s: s[0] * s[1])
-    need = estimate_peak_mb(height, width, learned, dark_field)
+    need = estimate_peak_mb(height, width, learned, own_decoder)
     fit = max(1, int(budget_mb * HEADROOM // need))
     if fit >= workers:
         return workers, None
@@ -114,12 +116,12 @@ def plan_workers(
 
 
 def too_big_reason(
-    height: int, width: int, budget_mb: float | None, learned: bool = False, dark_field: bool = False
+    height: int, width: int, budget_mb: float | None, learned: bool = False, own_decoder: bool = False
 ) -> str | None:
     """Why an image cannot be analysed within ``budget_mb`` (None when it fits or unknown)."""
     if not budget_mb:
         return None
-    need = estimate_peak_mb(height, width, learned, dark_field)
+    need = estimate_peak_mb(height, width, learned, own_decoder)
     if need <= budget_mb:
         return None
     return (

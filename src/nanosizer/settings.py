@@ -15,6 +15,7 @@ from dataclasses import dataclass
 SEPARATIONS = ("auto", "uecs", "watershed", "none", "learned")
 SEGMENTERS = ("network", "threshold")
 POLARITIES = ("auto", "dark", "bright")
+PHASE_CONTRAST = ("auto", "on", "off")
 
 
 def setting(
@@ -83,6 +84,17 @@ class Settings:
             "on thick, lumpy supports (HAADF-STEM of supported catalysts); 0 (the default): off."
         ),
         low=0,
+    )
+    phase_contrast: str = setting(
+        "auto",
+        "{'auto', 'on', 'off'}",
+        (
+            "Bright-field images at high resolution, where carbon grain as dark as the particles and "
+            "lattice fringes make the image (HRTEM of small particles on carbon): 'on' reads them with "
+            "the model's phase-contrast decoder, 'auto' does so when the pixel size is at most 0.1 nm, "
+            "'off' never. Dark-field images have their own decoder (see ``particles``)."
+        ),
+        choices=PHASE_CONTRAST,
     )
     blur_sigma_px: float = setting(
         2.0,

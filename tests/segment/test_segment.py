@@ -133,3 +133,21 @@ def test_the_network_finds_particles_on_a_haadf_support_heap_with_and_without_su
         f1[nm] = 2 * counts["matched"] / (counts["truth"] + counts["predicted"])
     assert f1[0.0] > 0.7 and f1[largest] > 0.7
     assert any("support taken away" in note for note in result.micrograph.notes)
+
+
+def test_the_imaging_mode_picks_the_decoder_by_polarity_setting_and_pixel_size():
+    """Bright particles: the dark-field decoder; dark ones at HRTEM sampling (<= 0.1 nm/px) or
+    asked for: the phase-contrast one; otherwise the native decoder (None)."""
+    from nanosizer.segment import PHASE_MAX_PIXEL_NM, imaging_mode
+    from nanosizer.segment.network import DARK_SWITCH, PHASE_SWITCH
+    from nanosizer.settings import Settings
+
+    auto = Settings()
+    assert imaging_mode(auto.replace(particles="bright"), 0.05) == DARK_SWITCH
+    assert imaging_mode(auto, PHASE_MAX_PIXEL_NM) == PHASE_SWITCH
+    assert imaging_mode(auto, 0.3) is None
+    assert imaging_mode(auto.replace(phase_contrast="on"), 0.3) == PHASE_SWITCH
+    assert imaging_mode(auto.replace(phase_contrast="off"), 0.05) is None
+    assert imaging_mode(auto.replace(particles="bright", phase_contrast="on"), 0.05) == DARK_SWITCH
+    with pytest.raises(ValueError, match="phase_contrast"):
+        auto.replace(phase_contrast="maybe")

@@ -170,7 +170,7 @@ def test_a_frozen_encoder_keeps_its_weights_while_the_decoder_learns(tmp_path):
 
 
 def test_a_polarity_plane_starts_as_the_one_channel_network_and_learns_to_use_it(tmp_path):
-    from nanosizer.segment.network import load_model, predict_probability
+    from nanosizer.segment.network import DARK_SWITCH, load_model, predict_probability
     from nanosizer.train.model import polarity_plane, widened_input
 
     reference, path = _exported(tmp_path)
@@ -191,7 +191,7 @@ def test_a_polarity_plane_starts_as_the_one_channel_network_and_learns_to_use_it
     model = load_model(exported)
     assert model.channels == 2 and load_model(path).channels == 1
     image = np.random.default_rng(4).random((96, 96)).astype(np.float32)
-    bright, dark = (predict_probability(model, image, dark_field=flag) for flag in (False, True))
+    bright, dark = (predict_probability(model, image, mode=mode) for mode in (None, DARK_SWITCH))
     assert bright.shape == image.shape and not np.allclose(bright, dark)
 
 

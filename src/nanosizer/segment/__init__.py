@@ -32,7 +32,7 @@ def segment_with_shapes(
     if learned and settings.segmenter != "network":
         raise ValueError("learned separation needs the network segmenter (segmenter='network')")
     if settings.segmenter == "network":
-        from .network import THRESHOLD, auto_zoom, input_maps, load_model, network_input
+        from .network import PHASE_SWITCH, THRESHOLD, auto_zoom, input_maps, load_model, network_input
 
         data = network_input(image, settings.particles)  # normalised once, also for auto zoom
         if settings.subtract_support_nm:
@@ -48,14 +48,16 @@ def segment_with_shapes(
         if zoom != 1.0 and notes is not None:
             how = "automatic" if settings.network_zoom == "auto" else "--network-zoom"
             notes.append(f"network run on the image resampled by {zoom:g} ({how}); results at native pixels")
-        dark_field = settings.particles == "bright"  # inverted: a polarity plane says so
-        prob, shapes = input_maps(data, settings.model, zoom, shapes=learned, dark_field=dark_field)
-        if settings.second_look and not dark_field:  # grey particles beside black ones (bright field)
+        mode = imaging_mode(settings, pixel_size_nm)
+        if mode == PHASE_SWITCH:
+            mode = mode if load_model(settings.model).phase_decoder else None
+            if notes is not None and (mode or settings.phase_contrast == "on"):
+                notes.append(phase_note(settings, pixel_size_nm, mode is not None))
+        prob, shapes = input_maps(data, settings.model, zoom, shapes=learned, mode=mode)
+        if settings.second_look and mode is None:  # grey particles beside black ones (bright field)
             from .second_look import second_look
 
-            look = functools.partial(
-                input_maps, model_path=settings.model, zoom=zoom, shapes=learned, dark_field=dark_field
-            )
+            look = functools.partial(input_maps, model_path=settings.model, zoom=zoom, shapes=learned, mode=mode)
             prob, shapes, added = second_look(data, prob, shapes, look, THRESHOLD)
             if added and notes is not None:
                 notes.append(
@@ -63,12 +65,10 @@ def segment_with_shapes(
                     "with the darker ones painted over (--set second_look=false: without)"
                 )
         if learned:  # the separation may ask for a coarse pass around regions wider than it knows
-            coarse = functools.partial(
-                coarse_fields, data, zoom=zoom, model=settings.model, dark_field=dark_field
-            )
-            fine = functools.partial(
-                fine_field, data, main_zoom=zoom, model=settings.model, dark_field=dark_field
-            )
+            coarse = functools.partial(coarse_fields, data, zoom=zoom, model=settings.model, mode=mode)
+            fine = functools.partial(fine_field, data, main_zoom=zoom, model=settings.model, mode=mode)
+            if mode == PHASE_SWITCH:  # lattice fringes pass for a raft's texture: crystals cut to pieces
+                fine = None
             shapes = dataclasses.replace(shapes, coarse_pass=coarse, fine_pass=fine, image=data)
         if load_model(settings.model).reference and notes is not None:
             notes.append(
@@ -87,8 +87,40 @@ def segment_with_shapes(
     return segment_threshold(image, settings.blur_sigma_px, settings.particles), None, None
 
 
+PHASE_MAX_PIXEL_NM = 0.1  # 'auto' reads images this finely sampled with the phase-contrast decoder
+
+
+def imaging_mode(settings, pixel_size_nm: float) -> str | None:
+    """The imaging mode whose decoder reads the image (:data:`.network.MODES`; None: the native
+    one): dark field for bright particles (``particles='bright'``); phase contrast for dark
+    particles when ``phase_contrast`` is 'on', or 'auto' and the pixel size is at most
+    :data:`PHASE_MAX_PIXEL_NM` (high-resolution TEM, where carbon grain as dark as the
+    particles and lattice fringes make the image)."""
+    from .network import DARK_SWITCH, PHASE_SWITCH
+
+    if settings.particles == "bright":
+        return DARK_SWITCH
+    phase = settings.phase_contrast
+    if phase == "on" or (phase == "auto" and pixel_size_nm <= PHASE_MAX_PIXEL_NM):
+        return PHASE_SWITCH
+    return None
+
+
+def phase_note(settings, pixel_size_nm: float, read: bool = True) -> str:
+    """What the summary says when the phase-contrast decoder read the image, and why (``read``
+    false: it was asked for, but the model has none)."""
+    if not read:
+        return "phase_contrast=on, but this model has no phase-contrast decoder: read as usual"
+    why = (
+        "--set phase_contrast=on"
+        if settings.phase_contrast == "on"
+        else f"pixel size {pixel_size_nm:g} nm, at most {PHASE_MAX_PIXEL_NM:g}: --set phase_contrast=off reads it as usual"
+    )
+    return f"read with the phase-contrast decoder (carbon grain, lattice fringes; {why})"
+
+
 def coarse_fields(
-    data: np.ndarray, wide, zoom: float, model=None, dark_field: bool = False
+    data: np.ndarray, wide, zoom: float, model=None, mode: str | None = None
 ) -> tuple[ShapeField, ...]:
     """The shape head's outlines around the ``wide`` (region, width) pairs of the particle map
     (:func:`.shapes.wide_regions`), predicted on the normalised image ``data`` shrunk for them
@@ -100,7 +132,7 @@ def coarse_fields(
         return ()
     fields = []
     for top, left, bottom, right in windows:
-        field = input_shapes(data[top:bottom, left:right], model, coarse, dark_field)
+        field = input_shapes(data[top:bottom, left:right], model, coarse, mode)
         fields.append(dataclasses.replace(field, window=(top, left, bottom, right)))
     return tuple(fields)
 
@@ -115,7 +147,7 @@ def fine_field(
     zoom: float,
     main_zoom: float = 1.0,
     model=None,
-    dark_field: bool = False,
+    mode: str | None = None,
 ) -> ShapeField | None:
     """The shape head's outlines around ``box`` = (top, left, bottom, right) of the image with
     :data:`FINE_MARGIN_PX` more on each side, predicted on the normalised image ``data``
@@ -132,7 +164,7 @@ def fine_field(
     bottom, right = min(box[2] + FINE_MARGIN_PX, h), min(box[3] + FINE_MARGIN_PX, w)
     if (bottom - top) * (right - left) * zoom**2 > FINE_MAX_INPUT_PX:
         return None
-    field = input_shapes(data[top:bottom, left:right], model, zoom, dark_field, fine=True)
+    field = input_shapes(data[top:bottom, left:right], model, zoom, mode, fine=True)
     return dataclasses.replace(field, window=(top, left, bottom, right))
 
 

@@ -83,8 +83,9 @@ class NetworkModel:
 
     @functools.cached_property
     def switches(self) -> frozenset[str]:
-        """The model's switch inputs (:data:`FINE_SWITCH`, :data:`DARK_SWITCH`): inputs with a
-        default, asked once per model, not at every batch of tiles."""
+        """The model's switch inputs (:data:`FINE_SWITCH`, :data:`DARK_SWITCH`,
+        :data:`PHASE_SWITCH`): inputs with a default, asked once per model, not at every batch
+        of tiles."""
         return frozenset(i.name for i in self.session.get_overridable_initializers())
 
     @property
@@ -97,17 +98,23 @@ class NetworkModel:
         """Whether the model has a decoder of its own for dark-field images (:data:`DARK_SWITCH`)."""
         return DARK_SWITCH in self.switches
 
-    def feed(self, stack: np.ndarray, dark_field: bool = False, fine: bool = False) -> dict[str, np.ndarray]:
+    @property
+    def phase_decoder(self) -> bool:
+        """Whether the model has a decoder of its own for phase-contrast images (:data:`PHASE_SWITCH`)."""
+        return PHASE_SWITCH in self.switches
+
+    def feed(self, stack: np.ndarray, mode: str | None = None, fine: bool = False) -> dict[str, np.ndarray]:
         """The session's input for images (N, 1, H, W): with the polarity plane if it takes one;
-        ``dark_field`` selects a model's dark-field decoder, ``fine`` a model's fine head
-        (outlines for the fine pass instead of the native ones)."""
+        ``mode`` (:data:`DARK_SWITCH`, :data:`PHASE_SWITCH` or None) selects the model's
+        decoder for that imaging mode when it has one, ``fine`` its fine head (outlines for the
+        fine pass instead of the native ones)."""
         if self.channels > 1:
-            stack = np.concatenate([stack, np.full_like(stack, float(dark_field))], axis=1)
+            stack = np.concatenate([stack, np.full_like(stack, float(mode == DARK_SWITCH))], axis=1)
         inputs = {self.input_name: stack}
         if fine and self.fine_head:
             inputs[FINE_SWITCH] = np.array(True)
-        if dark_field and self.dark_decoder:
-            inputs[DARK_SWITCH] = np.array(True)
+        if mode is not None and mode in self.switches:
+            inputs[mode] = np.array(True)
         return inputs
 
 
@@ -241,6 +248,8 @@ def blend_weight(height: int, width: int, overlap: int) -> np.ndarray:
 
 FINE_SWITCH = "fine_shapes"  # input of a model with a fine head: true selects it (default false)
 DARK_SWITCH = "dark_field"  # input of a model with a dark-field decoder: true selects it (default false)
+PHASE_SWITCH = "phase_contrast"  # input of a model with a phase-contrast decoder (default false)
+MODES = (DARK_SWITCH, PHASE_SWITCH)  # imaging modes with a decoder of their own; None: the native one
 
 
 def has_shapes(model: NetworkModel) -> bool:
@@ -254,7 +263,7 @@ def predict_probability(
     tile: int = TILE,
     overlap: int = OVERLAP,
     batch: int = 4,
-    dark_field: bool = False,
+    mode: str | None = None,
 ) -> np.ndarray:
     """Particle probability of a normalised image (float in [0, 1], dark particles).
 
@@ -262,7 +271,7 @@ def predict_probability(
     overlapping tiles (:func:`tile_layout`), ``batch`` at a time, blended by
     :func:`blend_weight`. Tiles bound the memory of any image size.
     """
-    return predict_maps(model, image01, tile, overlap, batch, dark_field=dark_field)["probability"]
+    return predict_maps(model, image01, tile, overlap, batch, mode=mode)["probability"]
 
 
 def predict_maps(
@@ -272,13 +281,14 @@ def predict_maps(
     overlap: int = OVERLAP,
     batch: int = 4,
     shapes: bool = False,
-    dark_field: bool = False,
+    mode: str | None = None,
     fine: bool = False,
 ) -> dict[str, np.ndarray]:
     """The network's outputs for a normalised image, tiled and blended as
     :func:`predict_probability` describes: ``probability`` (H, W) and, with ``shapes``,
     ``objects`` (h, w) and ``rays`` (n, h, w) on the stride-4 grid, h = ceil(H / 4).
-    ``dark_field``: the image is a dark-field one, inverted (a model with a polarity plane is told).
+    ``mode``: the imaging mode whose decoder reads the image (:meth:`NetworkModel.feed`; a
+    dark-field image comes inverted, and a model with a polarity plane is told).
     ``fine``: the outlines of the model's fine head when it has one (the fine pass's).
     """
     names = ["probability", "objects", "rays"] if shapes else [model.session.get_outputs()[0].name]
@@ -297,7 +307,7 @@ def predict_maps(
     strides = {name: (1 if k == 0 else 4) for k, name in enumerate(names)}
     crop = {name: (slice(None), slice(0, -(-h // s)), slice(0, -(-w // s))) for name, s in strides.items()}
     if len(boxes) == 1:
-        outs = model.session.run(names, model.feed(padded[None, None], dark_field, fine), model.releasing)
+        outs = model.session.run(names, model.feed(padded[None, None], mode, fine), model.releasing)
         return {name: _squeeze(out[0][crop[name]]) for name, out in zip(names, outs, strict=True)}
     batch = max(1, min(batch, (512 * 512 * 4) // (th * tw)))  # bounds activation memory on big tiles
     acc, norm, weight = {}, {}, {}
@@ -309,7 +319,7 @@ def predict_maps(
         stack = np.stack([padded[r : r + th, c : c + tw] for r, c in chunk])[:, None]
         last = k + batch >= len(boxes)
         outs = model.session.run(
-            names, model.feed(stack, dark_field, fine), model.releasing if last else None
+            names, model.feed(stack, mode, fine), model.releasing if last else None
         )
         for name, out in zip(names, outs, strict=True):
             s = strides[name]
@@ -429,14 +439,14 @@ def coarse_windows(
 
 
 def input_probability(
-    data: np.ndarray, model_path: str | Path | None = None, zoom: float = 1.0, dark_field: bool = False
+    data: np.ndarray, model_path: str | Path | None = None, zoom: float = 1.0, mode: str | None = None
 ) -> np.ndarray:
     """Particle probability of an image normalised by :func:`network_input`, at its own grid.
 
     ``zoom`` (a number; :func:`auto_zoom` picks one) resamples the image for the network and
     the probability back.
     """
-    return input_maps(data, model_path, zoom, dark_field=dark_field)[0]
+    return input_maps(data, model_path, zoom, mode=mode)[0]
 
 
 def input_maps(
@@ -444,11 +454,11 @@ def input_maps(
     model_path: str | Path | None = None,
     zoom: float = 1.0,
     shapes: bool = False,
-    dark_field: bool = False,
+    mode: str | None = None,
 ) -> tuple[np.ndarray, ShapeField | None]:
     """:func:`input_probability` and, with ``shapes``, the outline predictions of the same
     forward pass (a :class:`~nanosizer.segment.shapes.ShapeField`, mapped back through ``zoom``)."""
-    maps = _zoomed_maps(data, model_path, zoom, shapes, dark_field)
+    maps = _zoomed_maps(data, model_path, zoom, shapes, mode)
     prob = maps["probability"]
     if zoom != 1.0:
         from skimage.transform import resize
@@ -462,17 +472,17 @@ def input_shapes(
     data: np.ndarray,
     model_path: str | Path | None = None,
     zoom: float = 1.0,
-    dark_field: bool = False,
+    mode: str | None = None,
     fine: bool = False,
 ) -> ShapeField:
     """Only the outline predictions of :func:`input_maps` (a coarse pass needs no probability
     brought back to full size); ``fine``: from the model's fine head when it has one."""
-    maps = _zoomed_maps(data, model_path, zoom, True, dark_field, fine)
+    maps = _zoomed_maps(data, model_path, zoom, True, mode, fine)
     return ShapeField(maps["objects"], maps["rays"], zoom)
 
 
 def _zoomed_maps(
-    data: np.ndarray, model_path, zoom: float, shapes: bool, dark_field: bool = False, fine: bool = False
+    data: np.ndarray, model_path, zoom: float, shapes: bool, mode: str | None = None, fine: bool = False
 ) -> dict[str, np.ndarray]:
     """:func:`predict_maps` of ``data`` resampled by ``zoom`` (a model with a shape head when ``shapes``)."""
     model = load_model(model_path)
@@ -483,4 +493,4 @@ def _zoomed_maps(
             model.path,
         )
     image = data if zoom == 1.0 else rescale(data, zoom)
-    return predict_maps(model, image, shapes=shapes, dark_field=dark_field, fine=fine)
+    return predict_maps(model, image, shapes=shapes, mode=mode, fine=fine)

@@ -695,14 +695,30 @@ def training_v8(rng, size=512) -> SceneParams:
     background) taught that grey beside dark is background. Here grey particles beside dark
     ones are particles too.
     """
-    params = training_v7(rng, size)
+    return _with_diffraction(training_v7(rng, size), rng)
+
+
+def _with_diffraction(params: SceneParams, rng) -> SceneParams:
+    """A third of the bright-field scenes without a support heap get diffraction contrast."""
     if not params.dark_field and params.support_heap == 0 and rng.random() < 0.33:
         params.diffraction = _u(rng, 0.1, 0.5)
     return params
 
 
+def training_phase(rng, size=512) -> SceneParams:
+    """Bright field only, for the phase-contrast decoder (:mod:`nanosizer.train.mode_decoder`),
+    trained on the frozen encoder: ``catalyst-bf`` 20 %, ``au-phase-grain`` 15 %, ``fringe-only``
+    10 %, and ``training-v5`` scenes with ``training-v8``'s diffraction contrast as the replay
+    of what the network knows (55 %). No dark field: that has its own decoder."""
+    pick = rng.random()
+    for preset, upto in ((catalyst_bf, 0.2), (au_phase_grain, 0.35), (fringe_only, 0.45)):
+        if pick < upto:
+            return preset(rng, size)
+    return _with_diffraction(training_v5(rng, size), rng)
+
+
 def training_dark(rng, size=512) -> SceneParams:
-    """Dark field only, for the dark-field decoder (:mod:`nanosizer.train.dark_head`): supported
+    """Dark field only, for the dark-field decoder (:mod:`nanosizer.train.mode_decoder`): supported
     catalysts in HAADF-STEM (``catalyst-haadf``, 60 %) and ``training-v5``'s scenes imaged in
     dark field (free-standing particles on thin film, bright on dark; half with the linear
     Z-contrast of ``haadf_linear``). ``haadf-support`` stays held out (:data:`HELD_OUT_V6`)."""
@@ -750,6 +766,7 @@ PRESETS: dict[str, Callable] = {
     "training-v7": training_v7,
     "training-v8": training_v8,
     "training-dark": training_dark,
+    "training-phase": training_phase,
     "training-shapes-v2": training_shapes_v2,
     "training-shapes-v3": training_shapes_v3,
     "training-shapes-v4": training_shapes_v4,

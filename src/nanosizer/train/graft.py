@@ -4,8 +4,8 @@ ONNX Runtime computes every node of a graph whatever outputs are asked for, so a
 added as a plain branch would cost every forward pass. Here it lives in an ``If`` node on a
 boolean input with a default (false): switched off the ``If`` gives one-element zeros at once
 and ``Where`` passes the graph's own outputs through (bit for bit, at the same speed);
-switched on, the subgraph's. The fine pass's shape head (:mod:`.fine_head`) and the dark-field
-decoder (:mod:`.dark_head`) are added this way.
+switched on, the subgraph's. The fine pass's shape head (:mod:`.fine_head`) and the decoders
+of the dark-field and phase-contrast modes (:mod:`.mode_decoder`) are added this way.
 """
 
 from __future__ import annotations

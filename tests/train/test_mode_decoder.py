@@ -1,5 +1,5 @@
-"""The dark-field decoder: added to a finished model behind a switch that leaves bright field
-bit for bit as it was, and selected by the pipeline's dark-field flag."""
+"""Decoders for imaging modes (dark field, phase contrast): added to a finished model behind a
+switch that leaves every other image bit for bit as it was, and selected by the mode."""
 
 import numpy as np
 import pytest
@@ -7,8 +7,8 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("onnx")
 
-from nanosizer.segment.network import load_model, predict_maps  # noqa: E402
-from nanosizer.train.dark_head import attach_dark_decoder  # noqa: E402
+from nanosizer.segment.network import DARK_SWITCH, PHASE_SWITCH, load_model, predict_maps  # noqa: E402
+from nanosizer.train.mode_decoder import attach_mode_decoder  # noqa: E402
 from nanosizer.train.fine_head import attach_fine_head  # noqa: E402
 from nanosizer.train.shapes import export_shape_model, train_head  # noqa: E402
 
@@ -39,11 +39,11 @@ def models(tiny_segmenter, tmp_path_factory):
         folder / "dark.pt",
     )
     dark = export_onnx(folder / "dark.pt", folder / "dark.onnx")
-    both = attach_dark_decoder(native, dark, folder / "both.onnx")
+    both = attach_mode_decoder(native, dark, folder / "both.onnx")
     fine = attach_fine_head(native, tiny_segmenter, folder / "native" / "head.pt", folder / "fine.onnx")
     train_head(dark, folder / "dark_head", scenes=2, steps=3, batch=2, size=128, val_scenes=1, seed=2)
-    shaped = attach_dark_decoder(native, dark, folder / "shaped.onnx", folder / "dark_head" / "head.pt")
-    all_three = attach_dark_decoder(fine, dark, folder / "all.onnx", folder / "dark_head" / "head.pt")
+    shaped = attach_mode_decoder(native, dark, folder / "shaped.onnx", folder / "dark_head" / "head.pt")
+    all_three = attach_mode_decoder(fine, dark, folder / "all.onnx", folder / "dark_head" / "head.pt")
     reference = export_shape_model(dark, folder / "dark_head" / "head.pt", folder / "reference.onnx")
     return native, dark, both, all_three, shaped, reference
 
@@ -65,13 +65,13 @@ def test_dark_field_takes_the_dark_decoders_map(models):
     expected = predict_maps(load_model(dark), image)["probability"]
     native_maps = predict_maps(load_model(native), image, shapes=True)
     for model in (both, all_three):
-        maps = predict_maps(load_model(model), image, shapes=True, dark_field=True)
+        maps = predict_maps(load_model(model), image, shapes=True, mode=DARK_SWITCH)
         np.testing.assert_allclose(maps["probability"], expected, atol=1e-5)
-    maps = predict_maps(load_model(both), image, shapes=True, dark_field=True)
+    maps = predict_maps(load_model(both), image, shapes=True, mode=DARK_SWITCH)
     np.testing.assert_array_equal(maps["rays"], native_maps["rays"])  # no head of its own: the native
     assert not np.allclose(expected, native_maps["probability"], atol=1e-3)
     # a model without one reads dark-field images with its only decoder
-    plain = predict_maps(load_model(native), image, dark_field=True)["probability"]
+    plain = predict_maps(load_model(native), image, mode=DARK_SWITCH)["probability"]
     np.testing.assert_array_equal(plain, native_maps["probability"])
     assert load_model(both).info["dark_decoder"]["preset"] == "training-dark"
 
@@ -81,7 +81,7 @@ def test_a_shape_head_on_the_dark_features_switches_the_outlines_too(models):
     image = np.random.default_rng(3).random((96, 160)).astype(np.float32)
     expected = predict_maps(load_model(reference), image, shapes=True)
     for model in (shaped, all_three):  # a fine head beside it changes nothing in dark field
-        maps = predict_maps(load_model(model), image, shapes=True, dark_field=True)
+        maps = predict_maps(load_model(model), image, shapes=True, mode=DARK_SWITCH)
         np.testing.assert_allclose(maps["probability"], expected["probability"], atol=1e-5)
         np.testing.assert_allclose(maps["objects"], expected["objects"], atol=1e-5)
         np.testing.assert_allclose(maps["rays"], expected["rays"], atol=1e-3)
@@ -92,6 +92,32 @@ def test_a_shape_head_on_the_dark_features_switches_the_outlines_too(models):
 def test_a_model_gets_one_dark_decoder(models, tmp_path):
     _, dark, both, _, _, _ = models
     with pytest.raises(ValueError, match="already has a dark-field decoder"):
-        attach_dark_decoder(both, dark, tmp_path / "twice.onnx")
+        attach_mode_decoder(both, dark, tmp_path / "twice.onnx")
     with pytest.raises(ValueError, match="no shape branch"):
-        attach_dark_decoder(dark, dark, tmp_path / "none.onnx")
+        attach_mode_decoder(dark, dark, tmp_path / "none.onnx")
+    with pytest.raises(ValueError, match="unknown imaging mode"):
+        attach_mode_decoder(both, dark, tmp_path / "x.onnx", mode="cryo")
+
+
+def test_a_phase_decoder_beside_the_dark_one_answers_its_own_switch(models, tmp_path):
+    """Both modes in one file: each switch gives its own decoder's map, off gives the native."""
+    native, dark, both, _, _, _ = models
+    net_phase = tmp_path / "phase.onnx"
+    import shutil
+
+    shutil.copy(dark, net_phase)  # the same decoder serves as the phase one: the switches differ
+    two = attach_mode_decoder(both, net_phase, tmp_path / "two.onnx", mode=PHASE_SWITCH)
+    image = np.random.default_rng(4).random((96, 160)).astype(np.float32)
+    expected = predict_maps(load_model(dark), image)["probability"]
+    native_maps = predict_maps(load_model(native), image, shapes=True)
+    model = load_model(two)
+    assert model.phase_decoder and model.dark_decoder and not load_model(both).phase_decoder
+    for mode in (DARK_SWITCH, PHASE_SWITCH):
+        maps = predict_maps(model, image, shapes=True, mode=mode)
+        np.testing.assert_allclose(maps["probability"], expected, atol=1e-5)
+    off = predict_maps(model, image, shapes=True)
+    for name in ("probability", "objects", "rays"):
+        np.testing.assert_array_equal(off[name], native_maps[name])
+    assert model.info["phase_decoder"]["switch"] == PHASE_SWITCH
+    with pytest.raises(ValueError, match="already has a phase-contrast decoder"):
+        attach_mode_decoder(two, net_phase, tmp_path / "again.onnx", mode=PHASE_SWITCH)
