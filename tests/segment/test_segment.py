@@ -151,3 +151,27 @@ def test_the_imaging_mode_picks_the_decoder_by_polarity_setting_and_pixel_size()
     assert imaging_mode(auto.replace(particles="bright", phase_contrast="on"), 0.05) == DARK_SWITCH
     with pytest.raises(ValueError, match="phase_contrast"):
         auto.replace(phase_contrast="maybe")
+
+
+def test_fringe_coherence_tells_lattice_fringes_from_a_raft_of_particles():
+    """Parallel fringes (any direction) are coherent; generated rafts of small particles and
+    plain grain are not, generated fringe-only crystals are: in phase contrast the fine pass
+    looks for rafts only where the texture runs no particular way."""
+    from scipy import ndimage as ndi
+
+    from nanosizer.segment import FRINGE_MAX_COHERENCE, fringe_coherence
+    from nanosizer.synth import generate, preset_params
+
+    rows, cols = np.mgrid[0:160, 0:160].astype(np.float32)
+    for angle in (0.0, 0.7, 2.0):
+        fringes = np.cos(2 * np.pi * (rows * np.cos(angle) + cols * np.sin(angle)) / 4.0)
+        assert fringe_coherence(fringes) > 0.9
+    grain = ndi.gaussian_filter(np.random.default_rng(0).random((160, 160)).astype(np.float32), 1.5)
+    assert fringe_coherence(grain) < FRINGE_MAX_COHERENCE
+    assert fringe_coherence(np.zeros((32, 32), np.float32)) == 0.0
+    for preset, seed, low in (("raft-packing", 1003, True), ("raft-packing", 1008, True), ("fringe-only", 1003, False)):
+        rng = np.random.default_rng(seed)
+        scene = generate(preset_params(preset, rng, 256), rng)
+        assert scene.pixel_size_nm <= 0.1  # both at HRTEM sampling: read in phase contrast
+        coherence = fringe_coherence(normalise(scene.image))
+        assert coherence < FRINGE_MAX_COHERENCE / 4 if low else coherence > 2 * FRINGE_MAX_COHERENCE, preset
