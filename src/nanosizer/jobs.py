@@ -22,8 +22,8 @@ from .io.frames import short_reason
 from .memory import too_big_reason
 from .pipeline import analyze_micrograph, image_status, resolve_particles, roi_window
 from .report import write_image_results
-from .segment import imaging_mode
 from .report.results import quality_columns, summary_row
+from .segment import imaging_mode
 from .settings import Settings
 
 log = logging.getLogger("nanosizer")

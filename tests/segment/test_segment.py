@@ -169,7 +169,8 @@ def test_fringe_coherence_tells_lattice_fringes_from_a_raft_of_particles():
     grain = ndi.gaussian_filter(np.random.default_rng(0).random((160, 160)).astype(np.float32), 1.5)
     assert fringe_coherence(grain) < FRINGE_MAX_COHERENCE
     assert fringe_coherence(np.zeros((32, 32), np.float32)) == 0.0
-    for preset, seed, low in (("raft-packing", 1003, True), ("raft-packing", 1008, True), ("fringe-only", 1003, False)):
+    cases = (("raft-packing", 1003, True), ("raft-packing", 1008, True), ("fringe-only", 1003, False))
+    for preset, seed, low in cases:
         rng = np.random.default_rng(seed)
         scene = generate(preset_params(preset, rng, 256), rng)
         assert scene.pixel_size_nm <= 0.1  # both at HRTEM sampling: read in phase contrast

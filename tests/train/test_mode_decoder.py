@@ -8,8 +8,8 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("onnx")
 
 from nanosizer.segment.network import DARK_SWITCH, PHASE_SWITCH, load_model, predict_maps  # noqa: E402
-from nanosizer.train.mode_decoder import attach_mode_decoder  # noqa: E402
 from nanosizer.train.fine_head import attach_fine_head  # noqa: E402
+from nanosizer.train.mode_decoder import attach_mode_decoder  # noqa: E402
 from nanosizer.train.shapes import export_shape_model, train_head  # noqa: E402
 
 

@@ -57,7 +57,9 @@ def segment_with_shapes(
         if settings.second_look and mode is None:  # grey particles beside black ones (bright field)
             from .second_look import second_look
 
-            look = functools.partial(input_maps, model_path=settings.model, zoom=zoom, shapes=learned, mode=mode)
+            look = functools.partial(
+                input_maps, model_path=settings.model, zoom=zoom, shapes=learned, mode=mode
+            )
             prob, shapes, added = second_look(data, prob, shapes, look, THRESHOLD)
             if added and notes is not None:
                 notes.append(
@@ -112,7 +114,8 @@ def phase_note(settings, pixel_size_nm: float, read: bool = True) -> str:
     why = (
         "--set phase_contrast=on"
         if settings.phase_contrast == "on"
-        else f"pixel size {pixel_size_nm:g} nm, at most {PHASE_MAX_PIXEL_NM:g}: --set phase_contrast=off reads it as usual"
+        else f"pixel size {pixel_size_nm:g} nm, at most {PHASE_MAX_PIXEL_NM:g}: "
+        "--set phase_contrast=off reads it as usual"
     )
     return f"read with the phase-contrast decoder (carbon grain, lattice fringes; {why})"
 
