@@ -649,16 +649,17 @@ def training_v5(rng, size=512) -> SceneParams:
     return params
 
 
-def _modes_mix(rng, size: int, shares: tuple[float, ...]) -> SceneParams:
+def _modes_mix(rng, size: int, shares: tuple[float, ...], rest: Callable | None = None) -> SceneParams:
     """One scene of a training mix: ``catalyst-haadf``, ``catalyst-bf``, ``au-phase-grain`` and
-    ``fringe-only`` with these shares, ``training-v5`` for the rest (one draw picks)."""
+    ``fringe-only`` with these shares, ``rest`` (default ``training-v5``) for the rest (one draw
+    picks)."""
     pick = rng.random()
     for preset, upto in zip(
         (catalyst_haadf, catalyst_bf, au_phase_grain, fringe_only), np.cumsum(shares), strict=True
     ):
         if pick < upto:
             return preset(rng, size)
-    return training_v5(rng, size)
+    return (rest or training_v5)(rng, size)
 
 
 HELD_OUT_V6 = ("haadf-support",)  # never drawn by training-v6: a support morphology it has not seen
@@ -710,10 +711,11 @@ def training_phase(rng, size=512) -> SceneParams:
     trained on the frozen encoder: ``catalyst-bf`` 20 %, ``au-phase-grain`` 15 %, ``fringe-only``
     10 %, and ``training-v5`` scenes with ``training-v8``'s diffraction contrast as the replay
     of what the network knows (55 %). No dark field: that has its own decoder."""
-    pick = rng.random()
-    for preset, upto in ((catalyst_bf, 0.2), (au_phase_grain, 0.35), (fringe_only, 0.45)):
-        if pick < upto:
-            return preset(rng, size)
+    return _modes_mix(rng, size, (0.0, 0.2, 0.15, 0.1), _v5_with_diffraction)
+
+
+def _v5_with_diffraction(rng, size: int) -> SceneParams:
+    """A ``training-v5`` scene, with ``training-v8``'s diffraction contrast in a third of them."""
     return _with_diffraction(training_v5(rng, size), rng)
 
 
