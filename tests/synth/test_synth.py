@@ -326,3 +326,25 @@ def test_raft_packing_places_particles_close_packed_in_rafts():
         # touching neighbours one diameter apart: close-packed, not scattered
         assert np.median(nearest) == pytest.approx(diameter_px, rel=0.2)
         assert 5 <= params.raft_across <= 40 and 6 <= diameter_px <= 40
+
+
+def test_raft_particles_are_at_least_a_nanometre_across_except_in_the_shipped_models_recipe():
+    from nanosizer.synth.presets import RAFT_MIN_DIAMETER_NM, raft_packing
+
+    drawn = [preset_params("raft-packing", np.random.default_rng(seed), 512) for seed in range(300)]
+    assert min(p.mean_diameter_nm for p in drawn) >= RAFT_MIN_DIAMETER_NM - 1e-9
+    assert any(p.pixel_size_nm <= 0.1 for p in drawn)  # rafts at HRTEM sampling remain
+    sizes = [p.mean_diameter_nm / p.pixel_size_nm for p in drawn]
+    assert min(sizes) < 7 and max(sizes) > 35  # still 6-40 px
+    # the shape presets that trained the shipped model draw their scenes as they did
+    old = [raft_packing(np.random.default_rng(seed), 512, min_diameter_nm=0.0) for seed in range(300)]
+    assert min(p.mean_diameter_nm for p in old) < 0.5
+
+
+def test_training_phase_v2_adds_rafts_at_hrtem_sampling():
+    drawn = [preset_params("training-phase-v2", np.random.default_rng(seed), 512) for seed in range(200)]
+    rafts = [p for p in drawn if p.raft_across > 0]
+    assert 15 <= len(rafts) <= 50  # 15 %
+    assert all(p.pixel_size_nm <= 0.1 + 1e-9 and p.mean_diameter_nm >= 0.999 for p in rafts)
+    assert not any(p.dark_field for p in drawn)  # bright field only: dark field has its own decoder
+    assert sum(p.phase_grain > 0 for p in drawn) > 0.3 * len(drawn)  # the phase-grain family stays in
