@@ -30,6 +30,29 @@ def test_analysis_counts_times_and_leaves_the_input_alone():
     assert unmeasured_fraction(result) == 0.0
 
 
+def test_unmeasured_area_leaves_out_particle_sized_pieces_cut_by_the_border_but_not_a_support():
+    from types import SimpleNamespace
+
+    from nanosizer.regions import crop_region, paint_labels
+    from nanosizer.separate import Separation
+    from nanosizer.separate.learned import BORDER_REASON
+
+    shape = (200, 240)
+    particles = [crop_region(disc_mask(shape, c, 18), 0, 0) for c in [(60, 60), (60, 160)]]
+    cut = crop_region(disc_mask(shape, (150, 5), 18), 0, 0)  # a particle cut by the left edge
+    support = np.zeros(shape, bool)
+    support[120:, 100:] = True  # a support reaching the border: far larger than a particle
+    support = crop_region(support, 0, 0)
+    segmentation = paint_labels(particles + [cut, support], shape) > 0
+    separation = Separation(particles, excluded_regions=[(cut, BORDER_REASON), (support, BORDER_REASON)])
+    result = SimpleNamespace(
+        segmentation=segmentation, labels=paint_labels(particles, shape), separation=separation
+    )
+    assert unmeasured_fraction(result) == pytest.approx(support.area_px / segmentation.sum())
+    separation.particles, result.labels = [], np.zeros(shape, np.int32)  # nothing measured: no
+    assert unmeasured_fraction(result) == 1.0  # particle size to compare a piece with
+
+
 def test_segmentation_alone_is_the_analysis_first_half_also_with_a_roi():
     micrograph = _field()
     settings = THRESHOLD.replace(roi=(0, 0, 100, 240))

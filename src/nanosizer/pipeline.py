@@ -21,6 +21,7 @@ from .quality import Quality, image_signals, judge, particle_confidence
 from .regions import paint_labels
 from .segment import ShapeField, clean_mask, segment_with_shapes
 from .separate import Separation, separate_particles
+from .separate.learned import BORDER_REASON
 from .settings import Settings
 
 UNMEASURED_WARNING = 0.10  # warn when more of the particle area than this is not measured
@@ -321,18 +322,31 @@ def summarize(result: AnalysisResult) -> dict:
 summarise = summarize  # the earlier spelling, kept for a release
 
 
+BORDER_PIECE_MAX = 3.0  # a border piece up to this many median particles is a cut particle
+
+
 def unmeasured_fraction(result: AnalysisResult) -> float:
     """Share of the segmented particle area that no measured particle covers.
 
-    Particles cut by the image border are left out by definition and not counted here; what
-    remains is excluded regions (unseparable agglomerates, regions without a convex marker)
-    and the necks UECS leaves between regrown particles.
+    Particles cut by the image border are left out by definition and not counted here, nor
+    are pieces the learned separation left unoutlined at the border that are no larger than
+    :data:`BORDER_PIECE_MAX` times the median particle (crystals cut by the edge of a field of a
+    few large ones; a support reaching the border stays counted); what remains is excluded
+    regions (unseparable agglomerates, regions without a convex marker) and the necks UECS
+    leaves between regrown particles.
     """
     total = int(result.segmentation.sum())
     if total == 0:
         return 0.0
     covered = result.labels > 0
-    border = result.separation.border_particles
+    border = list(result.separation.border_particles)
+    if result.separation.particles:
+        largest = BORDER_PIECE_MAX * np.median([p.area_px for p in result.separation.particles])
+        border += [
+            piece
+            for piece, reason in result.separation.excluded_regions
+            if reason == BORDER_REASON and piece.area_px <= largest
+        ]
     if border:
         covered |= paint_labels(border, covered.shape) > 0
     return float((result.segmentation & ~covered).sum() / total)

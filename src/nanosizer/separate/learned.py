@@ -258,6 +258,7 @@ def _exclude_leftovers(labels: np.ndarray, result) -> None:
             result.excluded_regions.append((piece, reason))
 
 
+BORDER_REASON = "cut by the border"
 SMALLEST_OUTLINED_PX = 5.0  # the shape head outlines nothing narrower (training-shapes-v5's smallest)
 
 
@@ -266,7 +267,7 @@ def leftover_reason(piece: Region, shape: tuple[int, int]) -> str:
     narrower than the head outlines, thin strokes (text, scale bars, arrows: long for their
     width), or no outline from the network."""
     if piece.touches_border(shape):
-        return "cut by the border"
+        return BORDER_REASON
     width = 2.0 * float(ndi.distance_transform_edt(np.pad(piece.mask, 1)).max())  # stroke width, holes open
     if width < SMALLEST_OUTLINED_PX:
         return "too small to outline"
