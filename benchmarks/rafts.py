@@ -44,7 +44,7 @@ def main() -> None:
     parser.add_argument("--pixel-nm", type=float, default=PIXEL_NM)
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="a setting")
     args = parser.parse_args()
-    settings = Settings(**{**({"model": args.model} if args.model else {}), **parse_assignments(args.set)})
+    settings = Settings(**{"model": args.model, **parse_assignments(args.set)})
     print(
         f"{args.n} raft-packing scenes of {args.size}² per particle size at {args.pixel_nm:g} nm/px "
         f"(learned separation, defaults{''.join(', ' + item for item in args.set)})"
