@@ -341,6 +341,23 @@ def test_raft_particles_are_at_least_a_nanometre_across_except_in_the_shipped_mo
     assert min(p.mean_diameter_nm for p in old) < 0.5
 
 
+def test_supported_catalyst_particles_are_at_least_a_nanometre_across_except_in_the_training_mixes():
+    from nanosizer.synth.presets import CATALYST_MIN_DIAMETER_NM, catalyst_haadf
+
+    drawn = [preset_params("catalyst-haadf", np.random.default_rng(seed), 512) for seed in range(300)]
+    assert min(p.mean_diameter_nm for p in drawn) >= CATALYST_MIN_DIAMETER_NM - 1e-9
+    sizes = [p.mean_diameter_nm / p.pixel_size_nm for p in drawn]
+    assert min(sizes) < 3.5 and max(sizes) > 35  # still 3-40 px
+    # training-dark (the shipped dark-field decoder's recipe) and the training mixes draw as they did
+    old = [catalyst_haadf(np.random.default_rng(seed), 512, min_diameter_nm=0.0) for seed in range(300)]
+    assert min(p.mean_diameter_nm for p in old) < 0.5
+    for before, now in zip(old, drawn, strict=True):  # a scene of at least 1 nm is drawn as it was
+        if before.mean_diameter_nm >= CATALYST_MIN_DIAMETER_NM:
+            assert (now.pixel_size_nm, now.contrast) == (before.pixel_size_nm, before.contrast)
+    mixed = [preset_params("training-dark", np.random.default_rng(seed), 512) for seed in range(200)]
+    assert min(p.mean_diameter_nm for p in mixed if p.support_heap > 0) < 1.0
+
+
 def test_training_phase_v2_adds_rafts_at_hrtem_sampling():
     drawn = [preset_params("training-phase-v2", np.random.default_rng(seed), 512) for seed in range(200)]
     rafts = [p for p in drawn if p.raft_across > 0]
