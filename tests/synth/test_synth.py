@@ -354,8 +354,9 @@ def test_supported_catalyst_particles_are_at_least_a_nanometre_across_except_in_
     for before, now in zip(old, drawn, strict=True):  # a scene of at least 1 nm is drawn as it was
         if before.mean_diameter_nm >= CATALYST_MIN_DIAMETER_NM:
             assert (now.pixel_size_nm, now.contrast) == (before.pixel_size_nm, before.contrast)
-    mixed = [preset_params("training-dark", np.random.default_rng(seed), 512) for seed in range(200)]
-    assert min(p.mean_diameter_nm for p in mixed if p.support_heap > 0) < 1.0
+    for mix in ("training-dark", "training-v7"):
+        mixed = [preset_params(mix, np.random.default_rng(seed), 512) for seed in range(200)]
+        assert min(p.mean_diameter_nm for p in mixed if p.dark_field and p.support_heap > 0) < 0.9
 
 
 def test_training_phase_v2_adds_rafts_at_hrtem_sampling():

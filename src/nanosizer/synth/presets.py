@@ -540,8 +540,8 @@ def catalyst_haadf(rng, size=1024, min_diameter_nm: float = CATALYST_MIN_DIAMETE
     The pixel size (0.05-0.5 nm) is raised where needed so that the mean particle is at least
     ``min_diameter_nm`` across: drawn independently, 31 % of scenes held sub-nm clusters and
     12 % "particles" under the 0.5 nm speck size that the cleanup removes by design.
-    ``training-dark``, which trained the shipped dark-field decoder, passes 0 (its scenes as
-    they were). Analyse with ``--particles bright``."""
+    ``training-dark``, which trained the shipped dark-field decoder, and the training mixes
+    pass 0 (their scenes as they were). Analyse with ``--particles bright``."""
     params = ultrasmall_au(rng, size)
     pixel_size_nm = _logu(rng, 0.05, 0.5)
     diameter_px = _logu(rng, 3.0, 40.0)
