@@ -12,7 +12,10 @@ blockiness (gradient at 8-px block edges / elsewhere), the background's large-sc
 (p95 − p5 of the background smoothed at 32 px, / particle contrast; thickness gradients), the
 anisotropy of the particle edges (1 − the ratio of the structure tensor's eigenvalues summed
 over the edges; drift) and the texture inside particles (band-pass std of the eroded interiors
-/ contrast; fringes, moiré, grains), as median [10th–90th percentile] over images. Real
+/ contrast; fringes, moiré, grains) and the HRTEM speckle of the support (band-pass std at
+σ 2-4 px away from the particles / the particles' median local contrast against the ring
+around them; amorphous carbon at the defocus of lattice images), as median [10th–90th
+percentile] over images. Real
 sets are read from ../shared/realdata (evaluation only; skipped when absent).
 """
 
@@ -42,6 +45,7 @@ STATS = (
     "bg_ramp",
     "edge_anisotropy",
     "fg_texture",
+    "speckle",
 )
 
 
@@ -109,7 +113,23 @@ def second_round_stats(norm, mask, far, size_px: float, contrast: float) -> dict
         "bg_ramp": ramp,
         "edge_anisotropy": float(1 - eigen[0] / max(eigen[1], 1e-9)),
         "fg_texture": float(band[core].std() / contrast) if core.sum() > 20 else np.nan,
+        "speckle": speckle(norm, ndi.label(mask)[0], far),
     }
+
+
+def speckle(norm: np.ndarray, labels: np.ndarray, far: np.ndarray) -> float:
+    """Band-pass std (σ 2-4 px) of the background away from the particles over the particles'
+    median local contrast (the ring 4-8 px around each against its inside, both smoothed at
+    2 px): a support's HRTEM speckle measured against what it hides."""
+    if labels.max() == 0 or not far.any():
+        return np.nan
+    band = ndi.gaussian_filter(norm, 2.0) - ndi.gaussian_filter(norm, 4.0)
+    smooth = ndi.gaussian_filter(norm, 2.0)
+    ring = (ndi.grey_dilation(labels, size=17) * far).astype(labels.dtype)
+    index = np.arange(1, labels.max() + 1)
+    local = np.asarray(ndi.median(smooth, ring, index)) - np.asarray(ndi.median(smooth, labels, index))
+    contrast = np.nanmedian(local)
+    return float(band[far].std() / contrast) if contrast > 1e-3 else np.nan
 
 
 def real_sets():

@@ -366,3 +366,32 @@ def test_training_phase_v2_adds_rafts_at_hrtem_sampling():
     assert all(p.pixel_size_nm <= 0.1 + 1e-9 and p.mean_diameter_nm >= 0.999 for p in rafts)
     assert not any(p.dark_field for p in drawn)  # bright field only: dark field has its own decoder
     assert sum(p.phase_grain > 0 for p in drawn) > 0.3 * len(drawn)  # the phase-grain family stays in
+
+
+def test_catalyst_hrtem_speckle_grows_with_the_carbon_and_spares_the_vacuum():
+    from dataclasses import replace
+
+    from nanosizer.synth import generate
+
+    seed = next(
+        s
+        for s in range(50)
+        if preset_params("catalyst-hrtem", np.random.default_rng(s), 256).support_heap > 0
+    )
+    params = preset_params("catalyst-hrtem", np.random.default_rng(seed), 256)
+    assert 1.5 <= params.mean_diameter_nm <= 4.0 and params.pixel_size_nm <= 0.06 and params.speckle > 0
+    params = replace(params, dose=1e7, dtype="float32", jpeg_quality=0, drift_px=0.0)
+    plain = generate(replace(params, speckle=0.0), 5, with_table=False).image
+    speckled = generate(params, 5, with_table=False).image
+    difference = speckled - plain
+    vacuum = plain > np.percentile(plain, 95)  # the brightest: no carbon in the beam
+    thick = plain < np.percentile(plain, 30)
+    assert difference[vacuum].std() < 0.2 * difference[thick].std()
+    assert difference[thick].std() > 0.03 * np.median(plain)  # a speckle of several per cent
+
+
+def test_training_phase_v3_adds_hrtem_catalysts_to_v2():
+    drawn = [preset_params("training-phase-v3", np.random.default_rng(seed), 512) for seed in range(200)]
+    assert 25 <= sum(p.speckle > 0 for p in drawn) <= 60  # 20 %
+    assert 10 <= sum(p.raft_across > 0 for p in drawn) <= 40  # v2's 15 % of the rest
+    assert not any(p.dark_field for p in drawn)

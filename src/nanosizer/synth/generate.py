@@ -119,6 +119,11 @@ def generate(
         if on_support is not None:
             texture *= ndi.gaussian_filter(on_support.astype(np.float32), 2.0)
         intensity = np.clip(intensity * (1 + texture), 0.0, None)
+    # amorphous support at HRTEM defocus: interference speckle, growing with its thickness
+    if params.speckle > 0:
+        weight = 1.0 if heap is None else np.sqrt(np.clip(heap / params.support_heap, 0.0, 1.0))
+        grain = phase_grain(shape, rng, params.speckle, params.speckle_px)
+        intensity = np.clip(intensity + float(np.median(intensity)) * weight * grain, 0.0, None)
     if params.drift_px > 0:
         intensity = drift_blur(intensity, rng, params.drift_px)
     if params.dark_field:

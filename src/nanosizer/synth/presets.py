@@ -587,6 +587,33 @@ def catalyst_bf(rng, size=1024) -> SceneParams:
     return params
 
 
+def catalyst_hrtem(rng, size=1024) -> SceneParams:
+    """Bright-field HRTEM of metal particles on a thick amorphous-carbon support (Pt/C, like
+    ARDA's ``PtC2`` and ``Pt_carbon2``): the carbon's own speckle at 0.2-0.45 nm, as strong as
+    the particles' contrast or stronger (none over vacuum), a heap whose thickness varies more
+    across the field than a particle darkens it, and particles of 1.5-4 nm barely darker than
+    the carbon under them, many with lattice fringes."""
+    params = catalyst_bf(rng, size)
+    params.pixel_size_nm = _u(rng, 0.025, 0.06)
+    params.mean_diameter_nm = _u(rng, 1.5, 4.0)
+    params.coverage = _u(rng, 0.04, 0.15)
+    params.contrast = _u(rng, 0.06, 0.3)
+    params.phase_grain = 0.0
+    params.speckle = _u(rng, 0.08, 0.35)
+    params.speckle_px = _u(rng, 0.2, 0.45) / params.pixel_size_nm
+    params.lattice_contrast = _u(rng, 0.05, 0.3) if rng.random() < 0.7 else 0.0
+    if rng.random() < 0.7:  # a sheet thickening across the field, its edge to vacuum in view
+        params.support_heap = _u(rng, 0.2, 0.6)
+        params.heap_px = _u(rng, 0.4, 0.8) * size
+    else:  # carbon film over the whole field, thickening across it
+        params.support_heap = 0.0
+        params.wedge = _u(rng, 0.1, 0.6)
+    params.in_vacuum = 0.02
+    params.dose = _logu(rng, 100, 1000)
+    params.jpeg_quality = int(rng.integers(70, 95)) if rng.random() < 0.5 else 0
+    return params
+
+
 def figure_inset(rng, size=1024) -> SceneParams:
     """``figure-crop`` with an inset box in a corner: a diffraction pattern, an FFT or a size
     histogram (background in the truth)."""
@@ -740,6 +767,16 @@ def training_phase_v2(rng, size=512) -> SceneParams:
     return _modes_mix(rng, size, (0.0, 0.2 / 0.85, 0.15 / 0.85, 0.1 / 0.85), _v5_with_diffraction)
 
 
+def training_phase_v3(rng, size=512) -> SceneParams:
+    """``training-phase-v2`` with ``catalyst-hrtem`` (20 %): Pt/C at HRTEM where the carbon's
+    speckle is as strong as the particles' contrast and the sheet's thickness varies more than a
+    particle darkens it; the earlier phase decoders took such carbon for particles (ARDA ``PtC2``,
+    F1 0) or lost its faint particles."""
+    if rng.random() < 0.2:
+        return catalyst_hrtem(rng, size)
+    return training_phase_v2(rng, size)
+
+
 def _hrtem_raft(rng, size: int) -> SceneParams:
     """A ``raft-packing`` scene at HRTEM sampling: particles 10-40 px and at least 1 nm across
     at 0.05-0.1 nm/px, with their own lattice fringes in half of the scenes and faint carbon
@@ -804,6 +841,7 @@ PRESETS: dict[str, Callable] = {
     "catalyst-haadf": catalyst_haadf,
     "raft-packing": raft_packing,
     "catalyst-bf": catalyst_bf,
+    "catalyst-hrtem": catalyst_hrtem,
     "moire-crystals": moire_crystals,
     "wedge-drift": wedge_drift,
     "training-v5": training_v5,
@@ -813,6 +851,7 @@ PRESETS: dict[str, Callable] = {
     "training-dark": training_dark,
     "training-phase": training_phase,
     "training-phase-v2": training_phase_v2,
+    "training-phase-v3": training_phase_v3,
     "training-shapes-v2": training_shapes_v2,
     "training-shapes-v3": training_shapes_v3,
     "training-shapes-v4": training_shapes_v4,
