@@ -41,6 +41,14 @@ def train(
             "or 'shipped' (the packaged model: fine-tune it on your own --data).",
         ),
     ] = None,
+    init_mode: Annotated[
+        str | None,
+        typer.Option(
+            "--init-mode",
+            help="With an .onnx --init: start from its decoder for this imaging mode "
+            "(dark_field, phase_contrast) instead of the native one.",
+        ),
+    ] = None,
     stop_after: Annotated[
         int | None, typer.Option("--stop-after", help="End at this step, keeping the --steps schedule.")
     ] = None,
@@ -112,6 +120,7 @@ def train(
         preset=preset,
         val_preset=val_preset,
         init=_initial_weights(init),
+        init_mode=init_mode,
         device=device,
         distill=distill,
         freeze_encoder=freeze_encoder,

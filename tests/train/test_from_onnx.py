@@ -224,3 +224,8 @@ def test_a_dark_field_decoder_is_validated_on_dark_field_scenes(tmp_path):
     train(tmp_path / "plain", plain, progress=False, workers=1)
     flags = [np.load(pool)["dark"] for pool in (tmp_path / "plain" / "cache").glob("pool-*.npz")]
     assert sorted(bool(f.all()) for f in flags) == [False, True]  # validated on 'training' by default
+
+
+def test_a_model_without_a_modes_decoder_says_so(tiny_segmenter):
+    with pytest.raises(ValueError, match=r"seg\.onnx: no decoder for the imaging mode 'phase_contrast'"):
+        state_from_onnx(tiny_segmenter, mode="phase_contrast")

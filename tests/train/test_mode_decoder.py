@@ -121,3 +121,38 @@ def test_a_phase_decoder_beside_the_dark_one_answers_its_own_switch(models, tmp_
     assert model.info["phase_decoder"]["switch"] == PHASE_SWITCH
     with pytest.raises(ValueError, match="already has a phase-contrast decoder"):
         attach_mode_decoder(two, net_phase, tmp_path / "again.onnx", mode=PHASE_SWITCH)
+
+
+def test_a_modes_decoder_reads_back_and_a_retrained_one_takes_its_place(models, tmp_path):
+    """A mode's decoder and head read back from a finished file are the ones put in (a start for
+    training it further); written back with ``replace`` the file is the same, bit for bit, and
+    another decoder in its place changes that mode only."""
+    from nanosizer.train.export import export_onnx
+    from nanosizer.train.from_onnx import branch_state_from_onnx, state_from_onnx
+
+    native, dark, both, _, shaped, _ = models
+    read = state_from_onnx(shaped, mode=DARK_SWITCH)
+    put_in = state_from_onnx(dark)
+    assert read.keys() == put_in.keys()
+    for name in read:
+        np.testing.assert_array_equal(read[name].numpy(), put_in[name].numpy(), err_msg=name)
+    recipe = {"decoder_channels": 16, "preset": "training-dark"}
+    torch.save({"recipe": recipe, "model": read, "step": 7, "best_iou": 0.5}, tmp_path / "read.pt")
+    torch.save({"branch": branch_state_from_onnx(shaped, DARK_SWITCH)}, tmp_path / "head.pt")
+    segmenter = export_onnx(tmp_path / "read.pt", tmp_path / "read.onnx")
+    again = attach_mode_decoder(
+        shaped, segmenter, tmp_path / "again.onnx", tmp_path / "head.pt", replace=True
+    )
+    image = np.random.default_rng(6).random((96, 160)).astype(np.float32)
+    for mode in (None, DARK_SWITCH):
+        before = predict_maps(load_model(shaped), image, shapes=True, mode=mode)
+        after = predict_maps(load_model(again), image, shapes=True, mode=mode)
+        for name in ("probability", "objects", "rays"):
+            np.testing.assert_array_equal(before[name], after[name])
+    other = attach_mode_decoder(shaped, native, tmp_path / "other.onnx", tmp_path / "head.pt", replace=True)
+    off = predict_maps(load_model(other), image, shapes=True)
+    np.testing.assert_array_equal(off["probability"], predict_maps(load_model(shaped), image)["probability"])
+    on = predict_maps(load_model(other), image, mode=DARK_SWITCH)["probability"]
+    np.testing.assert_allclose(on, off["probability"], atol=1e-5)  # the native decoder behind the switch
+    with pytest.raises(ValueError, match="nothing to replace, it lacks a phase-contrast decoder"):
+        attach_mode_decoder(both, dark, tmp_path / "x.onnx", mode=PHASE_SWITCH, replace=True)

@@ -172,6 +172,8 @@ def test_train_and_quantize_refuse_bad_devices_and_files_clearly(tmp_path):
     assert result.exit_code == 2 and "no such device" in result.output
     result = runner.invoke(app, ["train", str(tmp_path / "run"), "--cuda-graphs", "--pool", "4"])
     assert result.exit_code == 2 and "need a GPU" in result.output and "Traceback" not in result.output
+    result = runner.invoke(app, ["train", str(tmp_path / "run"), "--init-mode", "dark_field", "--pool", "4"])
+    assert result.exit_code == 2 and "--init M.onnx" in result.output and "Traceback" not in result.output
     broken = tmp_path / "broken.onnx"
     broken.write_bytes(b"\x00garbage")
     result = runner.invoke(app, ["quantize", str(broken), str(tmp_path / "int8.onnx")])

@@ -35,19 +35,47 @@ def module_path(node_name: str) -> str:
     return ".".join(parts)
 
 
-def onnx_conv_weights(path: str | Path) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
+def onnx_conv_weights(
+    path: str | Path, mode: str | None = None
+) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
     """Weight and bias of every convolution in an exported model, keyed by torch module path.
 
-    Raises ValueError naming the file when it cannot be read as ONNX.
+    ``mode`` (an imaging mode with a decoder of its own, :data:`~nanosizer.segment.network.MODES`):
+    the encoder's convolutions with that mode's decoder and shape branch (read from the subgraph
+    behind its switch, :mod:`.mode_decoder`) in place of the native ones: a start for training
+    that mode's decoder on.
+
+    Raises ValueError naming the file when it cannot be read as ONNX or has no such mode.
     """
     import onnx
-    from onnx import numpy_helper
 
     try:
         graph = onnx.load(str(path)).graph
     except Exception as exc:  # protobuf raises its own errors on a damaged file
         raise ValueError(f"{path}: not an ONNX model ({type(exc).__name__})") from None
-    consts = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+    consts: dict[str, np.ndarray] = {}
+    convs = _graph_convs(graph, consts)
+    if mode is None:
+        return convs
+    switched = [n for n in graph.node if n.op_type == "If" and n.input[0] == mode]
+    if not switched:
+        raise ValueError(f"{path}: no decoder for the imaging mode {mode!r}")
+    branch = next(a.g for a in switched[0].attribute if a.name == "then_branch")
+    prefix = switched[0].name  # 'phase': its convolutions are 'phase.aspp...', 'phase.branch.head...'
+    encoder = {name: w for name, w in convs.items() if name.startswith("encoder.")}
+    own = {}
+    for name, weights in _graph_convs(branch, consts).items():
+        name = name.removeprefix(f"{prefix}.")
+        own["shapes." + name.removeprefix("branch.") if name.startswith("branch.") else name] = weights
+    return {**encoder, **own}
+
+
+def _graph_convs(graph, consts: dict) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
+    """The convolutions of one (sub)graph by module path; ``consts`` gathers the constants read
+    so far (a subgraph's own initializers added to its parent's)."""
+    from onnx import numpy_helper
+
+    consts.update({i.name: numpy_helper.to_array(i) for i in graph.initializer})
     for node in graph.node:
         if node.op_type == "Identity" and node.input[0] in consts:  # the exporter shares equal tensors
             consts[node.output[0]] = consts[node.input[0]]
@@ -79,16 +107,17 @@ def _in_channels(convs: dict) -> int:
     return int(stem[0].shape[1]) if stem is not None else 1
 
 
-def state_from_onnx(path: str | Path, decoder_channels: int | None = None) -> dict:
+def state_from_onnx(path: str | Path, decoder_channels: int | None = None, mode: str | None = None) -> dict:
     """A :class:`DeepLabV3Plus` state dict with the exported model's weights (batch norms fixed);
     ``decoder_channels`` None: the file's own width (its ``head.weight``), from the same reading;
-    its input channels are the file's own too.
+    its input channels are the file's own too. ``mode``: that imaging mode's decoder
+    (:func:`onnx_conv_weights`).
 
     Raises ValueError when the file's convolutions do not match the architecture one to one.
     """
     from .model import DeepLabV3Plus
 
-    every = onnx_conv_weights(path)
+    every = onnx_conv_weights(path, mode)
     width = _decoder_channels(every, path) if decoder_channels is None else decoder_channels
     model = DeepLabV3Plus(width, in_channels=_in_channels(every))
     # a model with a shape branch (train/shapes.py) keeps it under "shapes": not read here
@@ -96,16 +125,17 @@ def state_from_onnx(path: str | Path, decoder_channels: int | None = None) -> di
     return _filled_state(model, convs, path, "DeepLabV3Plus")
 
 
-def branch_state_from_onnx(path: str | Path) -> dict:
+def branch_state_from_onnx(path: str | Path, mode: str | None = None) -> dict:
     """The shape branch's state dict (:class:`~.shapes.ShapeBranch`) of an exported model with a
-    shape head (batch norms fixed), for fine-tuning the shipped branch on a new segmenter.
+    shape head (batch norms fixed), for fine-tuning the shipped branch on a new segmenter;
+    ``mode``: the branch of that imaging mode's decoder (:func:`onnx_conv_weights`).
 
     Raises ValueError when the file has no shape branch or it does not match the architecture.
     """
     from .model import DeepLabV3Plus
     from .shapes import ShapeBranch
 
-    every = onnx_conv_weights(path)
+    every = onnx_conv_weights(path, mode)
     convs = {name[len("shapes.") :]: w for name, w in every.items() if name.startswith("shapes.")}
     if not convs:
         raise ValueError(f"{path}: no shape branch ('shapes.*' convolutions)")
@@ -148,12 +178,12 @@ def _filled_state(model, convs: dict, path, what: str) -> dict:
     return state
 
 
-def model_from_onnx(path: str | Path):
+def model_from_onnx(path: str | Path, mode: str | None = None):
     """The exported model as a :class:`DeepLabV3Plus` of its own width, weights loaded (batch
-    norms fixed), read once."""
+    norms fixed), read once; ``mode``: with that imaging mode's decoder."""
     from .model import DeepLabV3Plus
 
-    state = state_from_onnx(path)
+    state = state_from_onnx(path, mode=mode)
     width, channels = int(state["head.weight"].shape[1]), int(state["encoder.stem.0.0.weight"].shape[1])
     model = DeepLabV3Plus(width, in_channels=channels)
     model.load_state_dict(state)

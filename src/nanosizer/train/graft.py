@@ -14,15 +14,19 @@ import json
 from pathlib import Path
 
 
-def graft_target(model: Path, switch: str, what: str):
+def graft_target(model: Path, switch: str, what: str, replace: bool = False):
     """The ONNX proto of ``model`` and its outer tensors (:func:`outer_tensors`), checked to
     take a graft behind ``switch``: a file with a shape branch giving probability, objects and
-    rays, without that switch yet (``what`` names the graft in the refusal)."""
+    rays, without that switch yet, or with it when ``replace`` (``what`` names the graft in the
+    refusal)."""
     import onnx
 
     proto = onnx.load(str(model))
-    if any(i.name == switch for i in proto.graph.input):
+    present = any(i.name == switch for i in proto.graph.input)
+    if present and not replace:
         raise ValueError(f"{model} already has {what} (input {switch!r})")
+    if replace and not present:
+        raise ValueError(f"{model}: nothing to replace, it lacks {what} (input {switch!r})")
     outer = outer_tensors(proto.graph)
     if {o.name for o in proto.graph.output} != {"probability", "objects", "rays"}:
         raise ValueError(f"{model} does not give probability, objects and rays")
@@ -125,13 +129,11 @@ def graft_switched(graph, sub, switch: str, outputs: list[str], prefix: str, aft
     element-wise steps itself (:func:`recompute_inside`)."""
     from onnx import TensorProto, helper
 
-    recompute_inside(sub, graph, prefix)
+    _wired_inside(sub, graph, prefix)
     native = {name: f"{prefix}/native/{name}" for name in outputs}
     for node in graph.node:
         node.output[:] = [native.get(t, t) for t in node.output]
         node.input[:] = [native.get(t, t) for t in node.input]
-    for sub_out in sub.output:
-        sub_out.CopyFrom(helper.make_tensor_value_info(sub_out.name, TensorProto.FLOAT, None))
     off = [f"{prefix}/off/{name}" for name in outputs]
     zeros = [
         helper.make_node("Constant", [], [t], value=helper.make_tensor(t, TensorProto.FLOAT, [1] * 4, [0.0]))
@@ -150,6 +152,29 @@ def graft_switched(graph, sub, switch: str, outputs: list[str], prefix: str, aft
     )
     graph.input.append(helper.make_tensor_value_info(switch, TensorProto.BOOL, []))
     graph.initializer.append(helper.make_tensor(switch, TensorProto.BOOL, [], [False]))
+
+
+def replace_switched(graph, sub, switch: str, prefix: str) -> None:
+    """Put ``sub`` in place of the subgraph behind ``switch`` that :func:`graft_switched` put
+    there (its outputs ``prefix/<name>`` in the same order): a retrained decoder for a mode."""
+    node = next(n for n in graph.node if n.op_type == "If" and n.input[0] == switch)
+    then = next(a for a in node.attribute if a.name == "then_branch")
+    if [o.name for o in sub.output] != [o.name for o in then.g.output]:
+        raise ValueError(
+            f"the new {prefix} subgraph gives {len(sub.output)} outputs, the old one {len(then.g.output)}"
+        )
+    _wired_inside(sub, graph, prefix)
+    then.g.CopyFrom(sub)
+
+
+def _wired_inside(sub, graph, prefix: str) -> None:
+    """Make ``sub`` ready to sit in an ``If`` of ``graph``: it redoes the element-wise steps
+    of the outer tensors it reads (:func:`recompute_inside`), its outputs float of any shape."""
+    from onnx import TensorProto, helper
+
+    recompute_inside(sub, graph, prefix)
+    for sub_out in sub.output:
+        sub_out.CopyFrom(helper.make_tensor_value_info(sub_out.name, TensorProto.FLOAT, None))
 
 
 def save_with_entry(proto, out: Path, key: str, entry: dict) -> Path:

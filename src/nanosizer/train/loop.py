@@ -49,6 +49,7 @@ class Recipe:
     preset: str = "training"  # synthetic scene preset of the pool
     val_preset: str = "training"  # synthetic scene preset of the validation set
     init: str | None = None  # start from these weights: a checkpoint (.pt) or an exported model (.onnx)
+    init_mode: str | None = None  # an .onnx init: the decoder of this imaging mode (segment.network.MODES)
     frozen_bn: bool = False  # batch norms stay fixed affine maps (weights from an ONNX file, folded)
     device: str = "cpu"  # "cuda": pool, batches and steps on the GPU, bf16 autocast
     pool_fill: float = 0.5  # on a GPU: fraction of the run by which the streaming pool is full
@@ -115,9 +116,9 @@ def training_mode(model, recipe: Recipe) -> None:
                 m.eval()
 
 
-def initial_weights(path: str) -> dict:
+def initial_weights(path: str, mode: str | None = None) -> dict:
     """Model weights to start from: a checkpoint's, or an exported model's (batch norms folded;
-    its own decoder width).
+    its own decoder width; ``mode``: with the decoder of that imaging mode).
 
     Raises ValueError naming the file when it is neither.
     """
@@ -126,7 +127,7 @@ def initial_weights(path: str) -> dict:
     if path.endswith(".onnx"):
         from .from_onnx import state_from_onnx
 
-        return state_from_onnx(path)
+        return state_from_onnx(path, mode=mode)
     try:
         return torch.load(path, map_location="cpu", weights_only=False)["model"]
     except Exception as exc:  # torch raises pickle, zip and key errors alike
@@ -257,8 +258,10 @@ def train(
     if recipe.freeze_encoder and recipe.in_channels > 1:
         raise ValueError("the polarity plane enters through the encoder: not with --freeze-encoder")
     start = None  # the starting weights, read once: an exported model fixes the width too
+    if recipe.init_mode and not (recipe.init or "").endswith(".onnx"):
+        raise ValueError("a mode's decoder to start from is read from an exported model: --init M.onnx")
     if recipe.init and recipe.init.endswith(".onnx"):
-        start = initial_weights(recipe.init)
+        start = initial_weights(recipe.init, recipe.init_mode)
         # the exported model fixes the width, and its batch norms are folded into the convolutions
         recipe = replace(recipe, frozen_bn=True, decoder_channels=int(start["head.weight"].shape[1]))
         start = widened_input(start, recipe.in_channels)

@@ -34,6 +34,7 @@ from .graft import (
     graft_switched,
     graft_target,
     head_entry,
+    replace_switched,
     save_with_entry,
 )
 
@@ -86,12 +87,19 @@ _NAMES = {DARK_SWITCH: ("dark", "a dark-field decoder"), PHASE_SWITCH: ("phase",
 
 
 def attach_mode_decoder(
-    model: Path, segmenter_onnx: Path, out: Path, head_checkpoint: Path | None = None, mode: str = DARK_SWITCH
+    model: Path,
+    segmenter_onnx: Path,
+    out: Path,
+    head_checkpoint: Path | None = None,
+    mode: str = DARK_SWITCH,
+    replace: bool = False,
 ) -> Path:
     """Write ``out``: ``model`` (a shipped file with a shape branch) with the decoder of
     ``segmenter_onnx`` (trained on the same encoder), and the shape head of ``head_checkpoint``
     on its features if given, behind the switch ``mode`` (one of :data:`MODES`); atomically.
-    Its metadata entry is ``<prefix>_decoder`` (``dark_decoder``, ``phase_decoder``)."""
+    ``replace``: ``model`` has that mode's decoder already, and the new one takes its place
+    (the rest of the file as it was). Its metadata entry is ``<prefix>_decoder``
+    (``dark_decoder``, ``phase_decoder``)."""
     import onnx
 
     from .shapes import frozen_segmenter, trained_branch
@@ -99,7 +107,7 @@ def attach_mode_decoder(
     if mode not in MODES:
         raise ValueError(f"unknown imaging mode {mode!r} (one of {', '.join(MODES)})")
     prefix, what = _NAMES[mode]
-    proto, outer = graft_target(model, mode, what)
+    proto, outer = graft_target(model, mode, what, replace)
     graph = proto.graph
     segmenter = frozen_segmenter(segmenter_onnx)
     if segmenter.in_channels != 1:
@@ -107,7 +115,10 @@ def attach_mode_decoder(
     branch, log = trained_branch(segmenter, head_checkpoint) if head_checkpoint else (None, {})
     sub = mode_decoder_graph(segmenter, outer, graph.input[0].name, prefix, branch)
     switched = list(OUTPUTS) if branch is not None else ["probability"]
-    graft_switched(graph, sub, mode, switched, prefix, [outer["low"], outer["high"]])
+    if replace:
+        replace_switched(graph, sub, mode, prefix)
+    else:
+        graft_switched(graph, sub, mode, switched, prefix, [outer["low"], outer["high"]])
     trained = json.loads(
         {p.key: p.value for p in onnx.load(str(segmenter_onnx)).metadata_props}.get("nanosizer", "{}")
     )
@@ -134,9 +145,14 @@ def main() -> None:
     parser.add_argument(
         "--head", type=Path, default=None, help="head.pt of nanosizer.train.shapes on that segmenter"
     )
+    parser.add_argument(
+        "--replace",
+        action="store_true",
+        help="the model has this mode's decoder: the new one takes its place",
+    )
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
-    attach_mode_decoder(args.model, args.segmenter, args.out, args.head, args.mode)
+    attach_mode_decoder(args.model, args.segmenter, args.out, args.head, args.mode, args.replace)
 
 
 if __name__ == "__main__":

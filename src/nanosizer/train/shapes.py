@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..segment.network import MODES
 from ..separate.star import GRID, N_RAYS, object_probability, ray_targets
 from .model import DeepLabV3Plus, polarity_plane
 
@@ -231,6 +232,7 @@ def train_head(
     preset: str = SHAPE_PRESET,
     init: Path | None = None,
     zooms: tuple[int, ...] = (1,),
+    init_mode: str | None = None,
 ) -> dict:
     """Train the shape branch on the frozen encoder of a segmenter; write ``out/head.pt`` and
     ``out/log.json``. The branch's ASPP and skip copies learn at a third of the head's rate.
@@ -238,8 +240,9 @@ def train_head(
     ``device``: 'cpu' or 'cuda' (features, branch and steps there; the scenes are made on the CPU).
     ``init``: a ``head.pt`` to continue from (a fine-tune: its weights, a fresh schedule), or an
     ONNX model with a shape head (its branch read back, int8 dequantised), instead of the
-    segmenter's copies and a new head. ``zooms``: scenes seen enlarged as the fine pass sees
-    rafts (:func:`shape_scene`), for a fine head.
+    segmenter's copies and a new head; ``init_mode``: that ONNX model's branch of this imaging
+    mode's decoder. ``zooms``: scenes seen enlarged as the fine pass sees rafts
+    (:func:`shape_scene`), for a fine head.
     """
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
@@ -262,7 +265,7 @@ def train_head(
     if init is not None and str(init).endswith(".onnx"):
         from .from_onnx import branch_state_from_onnx
 
-        branch.load_state_dict(branch_state_from_onnx(init))
+        branch.load_state_dict(branch_state_from_onnx(init, init_mode))
     elif init is not None:
         branch.load_state_dict(torch.load(init, map_location="cpu", weights_only=False)["branch"])
     branch.to(device)
@@ -304,6 +307,7 @@ def train_head(
         "lr": lr,
         "seed": seed,
         "init": None if init is None else str(init),
+        "init_mode": init_mode,
         "zooms": list(zooms),
         "device": device,
         "data_s": round(t_data),
@@ -387,6 +391,12 @@ def main() -> None:
     parser.add_argument(
         "--init", type=Path, default=None, help="head.pt, or an ONNX model with a shape head, to fine-tune"
     )
+    parser.add_argument(
+        "--init-mode",
+        choices=MODES,
+        default=None,
+        help="with an ONNX --init: the branch of this mode's decoder",
+    )
     parser.add_argument("--seed", type=int, default=0, help="scene seeds 30,000 + 100,000·seed + k")
     parser.add_argument("--lr", type=float, default=1e-3, help="the head's peak learning rate")
     parser.add_argument(
@@ -410,6 +420,7 @@ def main() -> None:
             preset=args.preset,
             init=args.init,
             zooms=tuple(args.zooms),
+            init_mode=args.init_mode,
         )
     if args.export:
         export_shape_model(args.segmenter, args.out / "head.pt", args.export)
