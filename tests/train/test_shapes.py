@@ -88,3 +88,5 @@ def test_the_branch_of_an_exported_model_reads_back_for_a_fine_tune(tiny_segment
     assert all(torch.allclose(trained[k], again[k], atol=1e-5) for k in head)  # no norm follows these
     with pytest.raises(ValueError, match="no shape branch"):
         branch_state_from_onnx(tiny_segmenter)
+    with pytest.raises(ValueError, match="--init M.onnx"):  # a mode's branch lives in a model file only
+        train_head(tiny_segmenter, tmp_path / "mode", scenes=1, steps=1, init_mode="phase_contrast")

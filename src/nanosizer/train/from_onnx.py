@@ -178,12 +178,12 @@ def _filled_state(model, convs: dict, path, what: str) -> dict:
     return state
 
 
-def model_from_onnx(path: str | Path, mode: str | None = None):
+def model_from_onnx(path: str | Path):
     """The exported model as a :class:`DeepLabV3Plus` of its own width, weights loaded (batch
-    norms fixed), read once; ``mode``: with that imaging mode's decoder."""
+    norms fixed), read once."""
     from .model import DeepLabV3Plus
 
-    state = state_from_onnx(path, mode=mode)
+    state = state_from_onnx(path)
     width, channels = int(state["head.weight"].shape[1]), int(state["encoder.stem.0.0.weight"].shape[1])
     model = DeepLabV3Plus(width, in_channels=channels)
     model.load_state_dict(state)

@@ -244,6 +244,8 @@ def train_head(
     mode's decoder. ``zooms``: scenes seen enlarged as the fine pass sees rafts
     (:func:`shape_scene`), for a fine head.
     """
+    if init_mode and not str(init).endswith(".onnx"):
+        raise ValueError("a mode's shape branch to start from is read from an exported model: --init M.onnx")
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
     model = frozen_segmenter(segmenter_onnx).to(device)
