@@ -68,7 +68,7 @@ class SceneParams:
     raft_second_layer: float = 0.0  # share of a raft's hollows holding a particle of a second layer
     diffraction: float = 0.0  # share of particles in a Bragg orientation: 1.5-4x darker (bright field)
     speckle: float = 0.0  # HRTEM speckle of amorphous support (relative intensity; grows with its thickness)
-    speckle_px: float = 8.0  # its blobs in px (0.3-0.5 nm at the defocus used for lattice images)
+    speckle_px: float = 8.0  # its blobs in px (catalyst-hrtem: 0.2-0.45 nm, the defocus of lattice images)
     seed_note: str = ""
     extra: dict = field(default_factory=dict)
 
