@@ -57,11 +57,13 @@ def onnx_conv_weights(
     convs = _graph_convs(graph, consts)
     if mode is None:
         return convs
-    switched = [n for n in graph.node if n.op_type == "If" and n.input[0] == mode]
-    if not switched:
+    from .graft import switched_node
+
+    switched = switched_node(graph, mode)
+    if switched is None:
         raise ValueError(f"{path}: no decoder for the imaging mode {mode!r}")
-    branch = next(a.g for a in switched[0].attribute if a.name == "then_branch")
-    prefix = switched[0].name  # 'phase': its convolutions are 'phase.aspp...', 'phase.branch.head...'
+    branch = next(a.g for a in switched.attribute if a.name == "then_branch")
+    prefix = switched.name  # 'phase': its convolutions are 'phase.aspp...', 'phase.branch.head...'
     encoder = {name: w for name, w in convs.items() if name.startswith("encoder.")}
     own = {}
     for name, weights in _graph_convs(branch, consts).items():

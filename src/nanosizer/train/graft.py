@@ -157,7 +157,7 @@ def graft_switched(graph, sub, switch: str, outputs: list[str], prefix: str, aft
 def replace_switched(graph, sub, switch: str, prefix: str) -> None:
     """Put ``sub`` in place of the subgraph behind ``switch`` that :func:`graft_switched` put
     there (its outputs ``prefix/<name>`` in the same order): a retrained decoder for a mode."""
-    node = next(n for n in graph.node if n.op_type == "If" and n.input[0] == switch)
+    node = switched_node(graph, switch)
     then = next(a for a in node.attribute if a.name == "then_branch")
     if [o.name for o in sub.output] != [o.name for o in then.g.output]:
         raise ValueError(
@@ -165,6 +165,11 @@ def replace_switched(graph, sub, switch: str, prefix: str) -> None:
         )
     _wired_inside(sub, graph, prefix)
     then.g.CopyFrom(sub)
+
+
+def switched_node(graph, switch: str):
+    """The ``If`` node that :func:`graft_switched` put behind ``switch`` (None: the graph has none)."""
+    return next((n for n in graph.node if n.op_type == "If" and n.input[0] == switch), None)
 
 
 def _wired_inside(sub, graph, prefix: str) -> None:
