@@ -211,6 +211,17 @@ class Settings:
         above=0,
         high=1,
     )
+    max_round_outline_overlap: float = setting(
+        0.7,
+        "float",
+        (
+            "learned: two round outlines (shortest ray at least 0.4 of the longest) may share up to "
+            "this fraction of the smaller one's area, a particle lying half over another "
+            "(never less than max_outline_overlap)."
+        ),
+        above=0,
+        high=1,
+    )
     remove_border: bool = setting(
         True,
         "bool",

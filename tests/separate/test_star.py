@@ -6,12 +6,13 @@ import pytest
 from helpers import disc_mask
 
 from nanosizer.metrics import instance_f1
-from nanosizer.regions import Region, paint_labels
+from nanosizer.regions import Region, paint_labels, shared_pixels
 from nanosizer.segment.shapes import GRID, ShapeField
 from nanosizer.separate import separate_particles
 from nanosizer.separate.star import (
     object_probability,
     polygon_vertices,
+    ray_angles,
     ray_distances,
     ray_targets,
     star_region,
@@ -79,6 +80,26 @@ def test_suppression_keeps_overlapping_pairs_and_drops_duplicates():
     distances = np.array([np.full(32, 20.0), np.full(32, 19.0), np.full(32, 20.0)])
     kept = suppress(points, distances, np.array([0.9, 0.8, 0.7]), shape, max_overlap=0.6)
     assert [k for k, _ in kept] == [0, 2]  # centres 32 px apart: 27 % of the smaller shared
+
+
+def test_round_outlines_may_share_more_than_elongated_ones():
+    shape = (100, 140)
+    # two discs of radius 20, centres 10 px apart: 68 % of each shared (a sphere half over another)
+    points = np.array([[50.0, 50.0], [50.0, 60.0]])
+    discs = np.full((2, 32), 20.0)
+    scores = np.array([0.9, 0.8])
+    assert len(suppress(points, discs, scores, shape, max_overlap=0.5)) == 1
+    assert len(suppress(points, discs, scores, shape, 0.5, max_round_overlap=0.7)) == 2
+    assert len(suppress(points, discs, scores, shape, 0.5, max_round_overlap=0.6)) == 1
+    # the same overlap between elongated outlines (rods 3:1) is one rod predicted twice
+    theta = ray_angles(32)
+    rod = 1.0 / np.sqrt((np.cos(theta) / 30.0) ** 2 + (np.sin(theta) / 10.0) ** 2)
+    points = np.array([[50.0, 60.0], [50.0, 75.0]])
+    rods = np.stack([rod, rod])
+    first, second = (star_region(p, rod, shape) for p in points)
+    assert 0.5 < shared_pixels(first, second) / first.area_px < 0.7
+    assert rods.min() < 0.4 * rods.max()
+    assert len(suppress(points, rods, scores, shape, 0.5, max_round_overlap=0.7)) == 1
 
 
 def test_object_probability_peaks_at_one_per_particle():

@@ -318,9 +318,7 @@ def predict_maps(
         chunk = boxes[k : k + batch]
         stack = np.stack([padded[r : r + th, c : c + tw] for r, c in chunk])[:, None]
         last = k + batch >= len(boxes)
-        outs = model.session.run(
-            names, model.feed(stack, mode, fine), model.releasing if last else None
-        )
+        outs = model.session.run(names, model.feed(stack, mode, fine), model.releasing if last else None)
         for name, out in zip(names, outs, strict=True):
             s = strides[name]
             if acc[name] is None:

@@ -145,7 +145,14 @@ def _outlines(field: ShapeField, binary: np.ndarray, labels: np.ndarray, setting
     peaks, points = peaks[inside], points[inside]
     owner = labels[rows[inside], cols[inside]]
     scores = field.objects[peaks[:, 0], peaks[:, 1]]
-    kept = suppress(points, field.distances(peaks), scores, binary.shape, settings.max_outline_overlap)
+    kept = suppress(
+        points,
+        field.distances(peaks),
+        scores,
+        binary.shape,
+        settings.max_outline_overlap,
+        settings.max_round_outline_overlap,
+    )
     outlines: dict[int, list[Region]] = {}
     for index, polygon in kept:
         clipped = _within(polygon, labels, owner[index])

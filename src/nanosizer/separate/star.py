@@ -98,19 +98,30 @@ def _overlap_of_smaller(a: Region, b: Region) -> float:
     return shared_pixels(a, b) / max(1, min(a.area_px, b.area_px))
 
 
+ROUND_MIN_RAY_RATIO = 0.4  # an outline whose shortest ray is this share of its longest is round
+
+
 def suppress(
     points: np.ndarray,
     distances: np.ndarray,
     scores: np.ndarray,
     shape: tuple[int, int],
     max_overlap: float = 0.5,
+    max_round_overlap: float | None = None,
 ) -> list[tuple[int, Region]]:
     """Non-maximum suppression of star polygons: best score first, a candidate is dropped when
     it shares more than ``max_overlap`` of the smaller polygon's area with one already kept.
 
-    Returns (candidate index, filled region) for the kept ones, best first.
+    Two round polygons (shortest ray at least :data:`ROUND_MIN_RAY_RATIO` of the longest) may
+    share up to ``max_round_overlap`` (when larger): a sphere lying half over another shares
+    45-70 % of the smaller one, while elongated pieces sharing that much are one rod cut twice
+    (generated overlap-high: F1 0.742 -> 0.784 at 0.7, rod-rafts unchanged; 0.7 for all pairs
+    costs rod-rafts 0.04). Returns (candidate index, filled region) for the kept ones, best first.
     """
+    distances = np.asarray(distances)
     order = np.argsort(-np.asarray(scores), kind="stable")
+    round_limit = max(max_overlap, max_overlap if max_round_overlap is None else max_round_overlap)
+    is_round = distances.min(axis=1) >= ROUND_MIN_RAY_RATIO * distances.max(axis=1)
     kept: list[tuple[int, Region]] = []
     boxes = np.zeros((len(order), 4), np.int64)  # top, left, bottom, right of the kept ones
     for index in order:
@@ -125,7 +136,11 @@ def suppress(
             & (boxes[:n, 1] < region.left + w)
             & (boxes[:n, 3] > region.left)
         )
-        if any(_overlap_of_smaller(region, kept[k][1]) > max_overlap for k in near):
+        if any(
+            _overlap_of_smaller(region, kept[k][1])
+            > (round_limit if is_round[index] and is_round[kept[k][0]] else max_overlap)
+            for k in near
+        ):
             continue
         boxes[n] = region.top, region.left, region.top + h, region.left + w
         kept.append((int(index), region))
