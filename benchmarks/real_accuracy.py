@@ -12,7 +12,9 @@ the manual masks after the published TSEM→SEM translation, the median equivale
 of the full pipeline (UECS) against the manual instances (≥ 20 px, as ``fields.csv``) and against
 the subset kept in the published 2-class masks (presumably the fully visible particles), and,
 for the manual instances the pipeline found (IoU > 0.5), the ratio of the two diameters: it
-tells sizing errors (the ratio) from which particles are measured at all (the count).
+tells sizing errors (the ratio) from which particles are measured at all (the count); and the
+manual particles found by what the TSEM image shows of their outline (:func:`boundary_classes`:
+apart, touching along a visible gap, touching where the saturated agglomerate shows none).
 ARDA supported catalysts (8 images, YOLO boxes only): F1, precision and recall at box IoU 0.5
 (truth boxes at the border neutral; ``--particles bright`` for the two HAADF images) and the
 median size ratio √(w·h) of the matched boxes; ``--arda-support F`` analyses the two HAADF
@@ -114,6 +116,43 @@ def bam_fields(settings: Settings):
         yield field, analyze_micrograph(micrograph, crop), manual
 
 
+GAP_SHOWN = 0.04  # of a field's particle-background contrast: a boundary the TSEM image shows
+BAM_CLASSES = ("apart", "touching, boundary shown", "touching, boundary not shown")
+
+
+def boundary_classes(image: np.ndarray, instances: np.ndarray) -> np.ndarray:
+    """Per manual instance (labels 1..N of ``instances``, SEM frame; 0 for absent labels), what
+    the registered TSEM ``image`` shows of its outline, as an index into :data:`BAM_CLASSES`:
+    apart (at least 90 % of a 2 px ring around it on background), touching others where the ring
+    off the background is brighter than its core by :data:`GAP_SHOWN` of the field's contrast (a
+    gap the image shows), or not (a boundary drawn on the SEM image alone: saturated agglomerates
+    carry no contrast inside). -1 for instances too small to tell."""
+    solid = ndi.binary_closing(instances > 0, np.ones((3, 3), bool))  # the drawn separation lines closed
+    background = ~ndi.binary_dilation(solid, iterations=2)
+    smooth = ndi.gaussian_filter(image.astype(np.float32), 1.0)
+    contrast = float(np.median(smooth[background]) - np.median(smooth[solid]))
+    near_background = ndi.binary_dilation(background, iterations=2)
+    out = np.full(int(instances.max()) + 1, -1, np.int64)
+    for value, box in enumerate(ndi.find_objects(instances), start=1):
+        if box is None:
+            continue
+        box = tuple(slice(max(b.start - 4, 0), b.stop + 4) for b in box)
+        mask = instances[box] == value
+        ring = ndi.binary_dilation(mask, iterations=2) & ~mask
+        if not ring.any():
+            continue
+        if (ring & near_background[box]).sum() >= 0.9 * ring.sum():
+            out[value] = 0
+            continue
+        inner_ring = ring & ~ndi.binary_dilation(background[box], iterations=3)
+        core = ndi.binary_erosion(mask, iterations=2)
+        if inner_ring.sum() < 5 or core.sum() < 5:
+            continue
+        gap = np.median(smooth[box][inner_ring]) - np.median(smooth[box][core])
+        out[value] = 1 if gap >= GAP_SHOWN * contrast else 2
+    return out
+
+
 def bam(settings: Settings) -> tuple[Confusion, list[dict]]:
     folder = REALDATA / "bam-tio2-tsem"
     total, rows = Confusion(np.zeros((2, 2), np.int64)), []
@@ -131,6 +170,11 @@ def bam(settings: Settings) -> tuple[Confusion, list[dict]]:
         )
         pairs = matched_instances(labels, instances)
         manual_ecd = ecd_nm(sizes[pairs[:, 1]])
+        dx, dy = field.tsem_to_sem_translation_px_x, field.tsem_to_sem_translation_px_y
+        image, _ = shift_to_sem(result.micrograph.data[:BAM_ROWS], dx, dy)
+        classes = boundary_classes(image, instances)
+        found_class = np.zeros(len(classes), bool)
+        found_class[pairs[:, 1]] = True
         visible = tifffile.imread(folder / "mask_manual_2classes" / f"{field.sem_id}_cm.tif")
         rows.append(
             {
@@ -144,6 +188,10 @@ def bam(settings: Settings) -> tuple[Confusion, list[dict]]:
                 "matched": len(pairs),
                 "ecd_ratios": found.to_numpy()[pairs[:, 0] - 1] / manual_ecd,
                 "separate_s": result.timings["separate_s"],
+                "by_boundary": [
+                    ((classes == k).sum(), (found_class & (classes == k)).sum())
+                    for k in range(len(BAM_CLASSES))
+                ],
             }
         )
     return total, rows
@@ -219,7 +267,7 @@ def main() -> None:
         "| their ECD found / manual | s |"
     )
     print("|---" * 10 + "|")
-    per_image, instance_rows, background_rows, arda_rows = {}, [], [], []
+    per_image, instance_rows, background_rows, arda_rows, bam_rows = {}, [], [], [], []
     emps_names = [path.stem for path in sorted((REALDATA / "emps-test-darkfg" / "images").glob("*.png"))]
     for segmenter in args.segmenters.split(","):
         for separation in args.separations.split(","):
@@ -252,6 +300,12 @@ def main() -> None:
                 f"{time.perf_counter() - tic:.0f} |",
                 flush=True,
             )
+            census = np.sum([r["by_boundary"] for r in b_rows], axis=0)
+            bam_rows.append(
+                f"| {segmenter} | {separation} | "
+                + " | ".join(f"{found} of {n} ({found / max(n, 1):.0%})" for n, found in census)
+                + " |"
+            )
             arda_rows.append(arda_row(settings, args.arda_support))
             total = {key: sum(c[key] for c in e_counts) for key in e_counts[0]}
             where = [f"{n} {c['on_background']}" for n, c in zip(emps_names, e_counts, strict=True)]
@@ -278,6 +332,13 @@ def main() -> None:
     print("\n".join(instance_rows))
     print("\nEMPS particles on background, by image:")
     print("\n".join(background_rows))
+    print(
+        "\nBAM manual particles found, by what the TSEM image shows of their outline (a gap brighter "
+        f"than the particle by {GAP_SHOWN:.0%} of the contrast; boundaries drawn on the SEM image)\n"
+        "| segmenter | separation | " + " | ".join(BAM_CLASSES) + " |"
+    )
+    print("|---" * (2 + len(BAM_CLASSES)) + "|")
+    print("\n".join(bam_rows))
     support_note = ""
     if args.arda_support:
         support_note = f"; subtract_support_nm {args.arda_support:g}x their median size"
