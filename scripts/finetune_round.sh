@@ -6,7 +6,8 @@
 #   2. the shipped shape branch (read back from the shipped file) fine-tuned on the new
 #      segmenter's features, on training-shapes-v5 as the shipped branch was;
 #   3. the float model split into pieces that a lent machine can send back (16 MiB each).
-# PRESET picks the mix (training-v6: runs A and B; training-v7: run C), DISTILL > 0 keeps what
+# PRESET picks the mix (training-v6: runs A and B; training-v7: run C; training-v9, next: v8 with
+# Pt/C at HRTEM, catalyst-hrtem, that the frozen encoder could not learn), DISTILL > 0 keeps what
 # the shipped model knows on the tiles it already gets right (``nanosizer train --distill``),
 # PROFILE=1 first prints where a step's time goes (benchmarks/train_speed.py --breakdown),
 # POLARITY=1 gives the segmenter the polarity plane as a second input (``--polarity-input``),

@@ -390,6 +390,14 @@ def test_catalyst_hrtem_speckle_grows_with_the_carbon_and_spares_the_vacuum():
     assert difference[thick].std() > 0.03 * np.median(plain)  # a speckle of several per cent
 
 
+def test_training_v9_adds_hrtem_catalysts_to_v8():
+    drawn = [preset_params("training-v9", np.random.default_rng(seed), 512) for seed in range(400)]
+    hrtem = [p for p in drawn if p.speckle > 0]
+    assert 15 <= len(hrtem) <= 55  # 8 %
+    assert all(p.pixel_size_nm <= 0.06 for p in hrtem)
+    assert 40 <= sum(p.dark_field for p in drawn) <= 90  # v8's 16 % HAADF among the rest
+
+
 def test_training_phase_v3_adds_hrtem_catalysts_to_v2():
     drawn = [preset_params("training-phase-v3", np.random.default_rng(seed), 512) for seed in range(200)]
     assert 25 <= sum(p.speckle > 0 for p in drawn) <= 60  # 20 %
