@@ -120,7 +120,7 @@ def suppress(
     """
     distances = np.asarray(distances)
     order = np.argsort(-np.asarray(scores), kind="stable")
-    round_limit = max(max_overlap, max_overlap if max_round_overlap is None else max_round_overlap)
+    round_limit = max_overlap if max_round_overlap is None else max(max_overlap, max_round_overlap)
     is_round = distances.min(axis=1) >= ROUND_MIN_RAY_RATIO * distances.max(axis=1)
     kept: list[tuple[int, Region]] = []
     boxes = np.zeros((len(order), 4), np.int64)  # top, left, bottom, right of the kept ones

@@ -743,7 +743,7 @@ def training_v8(rng, size=512) -> SceneParams:
 
 
 def training_v9(rng, size=512) -> SceneParams:
-    """``training-v8`` with ``catalyst-hrtem`` (8 %, from the start of each draw): Pt/C at HRTEM,
+    """``training-v8`` with ``catalyst-hrtem`` in 8 % of the scenes: Pt/C at HRTEM,
     where the carbon's speckle is as strong as the particles. A phase-contrast decoder on the
     frozen encoder stopped at validation IoU 0.76 on such scenes (model card: the third
     version), so the encoder itself should see them in the next GPU round
