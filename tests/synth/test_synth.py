@@ -390,6 +390,14 @@ def test_catalyst_hrtem_speckle_grows_with_the_carbon_and_spares_the_vacuum():
     assert difference[thick].std() > 0.03 * np.median(plain)  # a speckle of several per cent
 
 
+def test_training_shapes_v9_adds_rafts_with_a_dense_second_layer():
+    drawn = [preset_params("training-shapes-v9", np.random.default_rng(seed), 384) for seed in range(300)]
+    rafts = [p for p in drawn if p.raft_across > 0]
+    assert 15 <= len(rafts) <= 50  # a tenth
+    assert all(0.15 <= p.raft_second_layer <= 0.35 for p in rafts)
+    assert all(14 <= p.mean_diameter_nm / p.pixel_size_nm <= 40 for p in rafts)
+
+
 def test_training_v9_adds_hrtem_catalysts_to_v8():
     drawn = [preset_params("training-v9", np.random.default_rng(seed), 512) for seed in range(400)]
     hrtem = [p for p in drawn if p.speckle > 0]
