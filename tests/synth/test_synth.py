@@ -398,6 +398,12 @@ def test_training_shapes_v9_adds_rafts_with_a_dense_second_layer():
     assert all(14 <= p.mean_diameter_nm / p.pixel_size_nm <= 40 for p in rafts)
 
 
+def test_training_shapes_v10_adds_hrtem_catalysts_to_v9():
+    drawn = [preset_params("training-shapes-v10", np.random.default_rng(seed), 384) for seed in range(300)]
+    assert 15 <= sum(p.speckle > 0 for p in drawn) <= 50  # a tenth
+    assert 10 <= sum(p.raft_across > 0 for p in drawn) <= 45  # v9's tenth of the rest
+
+
 def test_training_v9_adds_hrtem_catalysts_to_v8():
     drawn = [preset_params("training-v9", np.random.default_rng(seed), 512) for seed in range(400)]
     hrtem = [p for p in drawn if p.speckle > 0]

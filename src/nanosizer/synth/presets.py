@@ -429,6 +429,14 @@ def training_shapes_v9(rng, size=384) -> SceneParams:
     return params
 
 
+def training_shapes_v10(rng, size=384) -> SceneParams:
+    """``training-shapes-v9`` with Pt/C at HRTEM (``catalyst-hrtem``) in a tenth of the scenes:
+    the branch taught v9's rafts outlined the speckled carbon of ARDA ``PtC1`` as a raft."""
+    if rng.random() < 0.1:
+        return catalyst_hrtem(rng, size)
+    return training_shapes_v9(rng, size)
+
+
 def training_shapes_v3(rng, size=384) -> SceneParams:
     """``training-shapes-v4`` with long rods in a quarter of the scenes (aspect 3–10, 8–30 px
     wide, up to ~0.6 of the scene long, lying apart, side by side or crossing: piles of
@@ -887,6 +895,7 @@ PRESETS: dict[str, Callable] = {
     "training-shapes-v7": training_shapes_v7,
     "training-shapes-v8": training_shapes_v8,
     "training-shapes-v9": training_shapes_v9,
+    "training-shapes-v10": training_shapes_v10,
     "training-fine-rafts": training_fine_rafts,
 }
 
