@@ -394,10 +394,11 @@ def training_shapes_v7(rng, size=384) -> SceneParams:
     return params
 
 
-def _small_particle_raft(rng, size: int) -> SceneParams:
-    """A ``raft-packing`` scene of particles 6-16 px across, its rafts within the scene."""
+def _raft_in_scene(rng, size: int, smallest_px: float = 6.0, largest_px: float = 16.0) -> SceneParams:
+    """A ``raft-packing`` scene of particles ``smallest_px``-``largest_px`` across (default
+    6-16), its rafts within the scene."""
     raft = raft_packing(rng, size, min_diameter_nm=0.0)
-    raft.mean_diameter_nm = _logu(rng, 6.0, 16.0) * raft.pixel_size_nm
+    raft.mean_diameter_nm = _logu(rng, smallest_px, largest_px) * raft.pixel_size_nm
     across = 0.7 * size * raft.pixel_size_nm / raft.mean_diameter_nm
     raft.raft_across = int(min(rng.integers(5, 41), across))
     return raft
@@ -410,7 +411,7 @@ def training_shapes_v8(rng, size=384) -> SceneParams:
     large particles into alike convex pieces (large-particles F1 0.864 -> 0.707)."""
     params = training_shapes_v5(rng, size)
     if rng.random() < 0.2:
-        return _small_particle_raft(rng, size)
+        return _raft_in_scene(rng, size)
     return params
 
 
@@ -420,10 +421,7 @@ def training_shapes_v9(rng, size=384) -> SceneParams:
     three others got no outline of its own (rafts of 20 px: 27 of 29 unmatched)."""
     params = training_shapes_v5(rng, size)
     if rng.random() < 0.1:
-        raft = raft_packing(rng, size, min_diameter_nm=0.0)
-        raft.mean_diameter_nm = _logu(rng, 14.0, 40.0) * raft.pixel_size_nm
-        across = 0.7 * size * raft.pixel_size_nm / raft.mean_diameter_nm
-        raft.raft_across = int(min(rng.integers(5, 41), across))
+        raft = _raft_in_scene(rng, size, 14.0, 40.0)
         raft.raft_second_layer = _u(rng, 0.15, 0.35)
         return raft
     return params
@@ -521,7 +519,7 @@ def training_fine_rafts(rng, size=384) -> SceneParams:
     enlarged 3x or 5x: ``training-shapes-v8``'s rafts of small particles (6-16 px) in three
     quarters of the scenes, ``training-shapes-v5`` in the rest (large smooth particles stay whole)."""
     if rng.random() < 0.75:
-        return _small_particle_raft(rng, size)
+        return _raft_in_scene(rng, size)
     return training_shapes_v5(rng, size)
 
 
