@@ -132,6 +132,7 @@ def boundary_classes(image: np.ndarray, instances: np.ndarray) -> np.ndarray:
     smooth = ndi.gaussian_filter(image.astype(np.float32), 1.0)
     contrast = float(np.median(smooth[background]) - np.median(smooth[solid]))
     near_background = ndi.binary_dilation(background, iterations=2)
+    off_background = ~ndi.binary_dilation(background, iterations=3)
     out = np.full(int(instances.max()) + 1, -1, np.int64)
     for value, box in enumerate(ndi.find_objects(instances), start=1):
         if box is None:
@@ -144,7 +145,7 @@ def boundary_classes(image: np.ndarray, instances: np.ndarray) -> np.ndarray:
         if (ring & near_background[box]).sum() >= 0.9 * ring.sum():
             out[value] = 0
             continue
-        inner_ring = ring & ~ndi.binary_dilation(background[box], iterations=3)
+        inner_ring = ring & off_background[box]
         core = ndi.binary_erosion(mask, iterations=2)
         if inner_ring.sum() < 5 or core.sum() < 5:
             continue
