@@ -83,7 +83,8 @@ def train(
         typer.Option(
             "--polarity-input",
             help="A second input channel says dark field (1) or bright field (0); from a one-channel "
-            "--init model its weights start at zero (the same network until trained).",
+            "--init model its weights start at zero (the same network until trained). An .onnx --init "
+            "that has it keeps it without this flag.",
         ),
     ] = False,
     cuda_graphs: Annotated[

@@ -77,3 +77,21 @@ def test_a_model_gets_one_fine_head(models, tiny_segmenter, tmp_path):
         attach_fine_head(both, tiny_segmenter, head, tmp_path / "twice.onnx")
     with pytest.raises(ValueError, match="no shape branch"):
         attach_fine_head(tiny_segmenter, tiny_segmenter, head, tmp_path / "none.onnx")
+
+
+def test_the_fine_head_reads_back_as_a_start_for_training_it_again(models, tiny_segmenter, tmp_path):
+    """``--init-mode fine_shapes``: the fine head read back from a finished file (batch norms
+    folded) outlines as the one put in, a start for training it again on a new encoder."""
+    from nanosizer.segment.network import FINE_SWITCH
+    from nanosizer.train.from_onnx import branch_state_from_onnx
+
+    _, both, reference = models
+    torch.save({"branch": branch_state_from_onnx(both, FINE_SWITCH)}, tmp_path / "head.pt")
+    read = export_shape_model(tiny_segmenter, tmp_path / "head.pt", tmp_path / "read.onnx")
+    image = np.random.default_rng(3).random((96, 160)).astype(np.float32)
+    got = predict_maps(load_model(read), image, shapes=True)
+    expected = predict_maps(load_model(reference), image, shapes=True)
+    np.testing.assert_allclose(got["objects"], expected["objects"], atol=1e-5)
+    np.testing.assert_allclose(got["rays"], expected["rays"], atol=1e-3)
+    native = predict_maps(load_model(both), image, shapes=True)  # the native head reads back as before
+    assert not np.allclose(got["rays"], native["rays"])

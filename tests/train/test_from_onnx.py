@@ -193,6 +193,12 @@ def test_a_polarity_plane_starts_as_the_one_channel_network_and_learns_to_use_it
     image = np.random.default_rng(4).random((96, 96)).astype(np.float32)
     bright, dark = (predict_probability(model, image, mode=mode) for mode in (None, DARK_SWITCH))
     assert bright.shape == image.shape and not np.allclose(bright, dark)
+    # a mode's decoder on that encoder, frozen: the file's plane stays, its encoder unchanged
+    train(tmp_path / "decoder", _stage(init=str(exported), freeze_encoder=True), progress=False, workers=1)
+    decoder = torch.load(tmp_path / "decoder" / "last.pt", weights_only=False)
+    assert decoder["recipe"]["in_channels"] == 2
+    encoder = [k for k in state if k.startswith("encoder.")]
+    assert all(torch.equal(decoder["model"][k], state[k]) for k in encoder)
 
 
 def test_a_two_channel_model_quantises_with_both_polarities_calibrated(tmp_path):

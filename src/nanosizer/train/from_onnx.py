@@ -43,7 +43,9 @@ def onnx_conv_weights(
     ``mode`` (an imaging mode with a decoder of its own, :data:`~nanosizer.segment.network.MODES`):
     the encoder's convolutions with that mode's decoder and shape branch (read from the subgraph
     behind its switch, :mod:`.mode_decoder`) in place of the native ones: a start for training
-    that mode's decoder on.
+    that mode's decoder on. ``mode`` :data:`~nanosizer.segment.network.FINE_SWITCH`: the native
+    convolutions with the fine pass's shape head (:mod:`.fine_head`, on the native decoder's
+    features) in place of the native one.
 
     Raises ValueError naming the file when it cannot be read as ONNX or has no such mode.
     """
@@ -63,13 +65,17 @@ def onnx_conv_weights(
     if switched is None:
         raise ValueError(f"{path}: no decoder for the imaging mode {mode!r}")
     branch = next(a.g for a in switched.attribute if a.name == "then_branch")
-    prefix = switched.name  # 'phase': its convolutions are 'phase.aspp...', 'phase.branch.head...'
-    encoder = {name: w for name, w in convs.items() if name.startswith("encoder.")}
+    from ..segment.network import FINE_SWITCH
+
+    if mode == FINE_SWITCH:  # the fine head reads the native decoder's features
+        base = {name: w for name, w in convs.items() if not name.startswith("shapes.")}
+    else:
+        base = {name: w for name, w in convs.items() if name.startswith("encoder.")}
     own = {}
     for name, weights in _graph_convs(branch, consts).items():
-        name = name.removeprefix(f"{prefix}.")
+        name = name.split(".", 1)[1]  # 'phase.aspp...', 'phase.branch.head...', 'fine.branch.head...'
         own["shapes." + name.removeprefix("branch.") if name.startswith("branch.") else name] = weights
-    return {**encoder, **own}
+    return {**base, **own}
 
 
 def _graph_convs(graph, consts: dict) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:

@@ -255,16 +255,25 @@ def train(
         raise ValueError("no training data: a synthetic pool of 0 scenes needs own data (--data DIR)")
     if recipe.cuda_graphs and not recipe.device.startswith("cuda"):
         raise ValueError("CUDA graphs need a GPU (--device cuda)")
-    if recipe.freeze_encoder and recipe.in_channels > 1:
-        raise ValueError("the polarity plane enters through the encoder: not with --freeze-encoder")
     start = None  # the starting weights, read once: an exported model fixes the width too
     if recipe.init_mode and not (recipe.init or "").endswith(".onnx"):
         raise ValueError("a mode's decoder to start from is read from an exported model: --init M.onnx")
     if recipe.init and recipe.init.endswith(".onnx"):
         start = initial_weights(recipe.init, recipe.init_mode)
-        # the exported model fixes the width, and its batch norms are folded into the convolutions
-        recipe = replace(recipe, frozen_bn=True, decoder_channels=int(start["head.weight"].shape[1]))
+        # the exported model fixes the width, and its batch norms are folded into the convolutions;
+        # it keeps the input channels it has (a polarity plane learned before, frozen or not)
+        has = int(start["encoder.stem.0.0.weight"].shape[1])
+        if recipe.freeze_encoder and recipe.in_channels > has:
+            raise ValueError("a new polarity plane enters through the encoder: not with --freeze-encoder")
+        recipe = replace(
+            recipe,
+            frozen_bn=True,
+            decoder_channels=int(start["head.weight"].shape[1]),
+            in_channels=max(has, recipe.in_channels),
+        )
         start = widened_input(start, recipe.in_channels)
+    elif recipe.freeze_encoder and recipe.in_channels > 1:
+        raise ValueError("a new polarity plane enters through the encoder: not with --freeze-encoder")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(recipe.threads)

@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..segment.network import MODES
+from ..segment.network import FINE_SWITCH, MODES
 from ..separate.star import GRID, N_RAYS, object_probability, ray_targets
 from .model import DeepLabV3Plus, polarity_plane
 
@@ -241,8 +241,8 @@ def train_head(
     ``init``: a ``head.pt`` to continue from (a fine-tune: its weights, a fresh schedule), or an
     ONNX model with a shape head (its branch read back, int8 dequantised), instead of the
     segmenter's copies and a new head; ``init_mode``: that ONNX model's branch of this imaging
-    mode's decoder. ``zooms``: scenes seen enlarged as the fine pass sees rafts
-    (:func:`shape_scene`), for a fine head.
+    mode's decoder, or its fine head (``fine_shapes``). ``zooms``: scenes seen enlarged as the
+    fine pass sees rafts (:func:`shape_scene`), for a fine head.
     """
     if init_mode and not str(init).endswith(".onnx"):
         raise ValueError("a mode's shape branch to start from is read from an exported model: --init M.onnx")
@@ -395,9 +395,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--init-mode",
-        choices=MODES,
+        choices=(*MODES, FINE_SWITCH),
         default=None,
-        help="with an ONNX --init: the branch of this mode's decoder",
+        help=f"with an ONNX --init: the branch of this mode's decoder, or the fine head ({FINE_SWITCH})",
     )
     parser.add_argument("--seed", type=int, default=0, help="scene seeds 30,000 + 100,000·seed + k")
     parser.add_argument("--lr", type=float, default=1e-3, help="the head's peak learning rate")
