@@ -44,10 +44,6 @@ DISTILL=${DISTILL:-0}
 POLARITY_FLAG=""; [ "${POLARITY:-0}" = 1 ] && POLARITY_FLAG="--polarity-input"
 GRAPHS_FLAG=""; [ "${GRAPHS:-0}" = 1 ] && GRAPHS_FLAG="--cuda-graphs"
 SHIPPED=$(python3 -c "from nanosizer.segment.network import default_model_path; print(default_model_path())")
-if [ "${STACK:-0}" = 1 ] && [ "${POLARITY:-0}" = 1 ]; then
-    echo "STACK=1 needs a one-channel encoder: the mode decoders' graft refuses a polarity plane" >&2
-    exit 2
-fi
 mkdir -p "$OUT"
 if [ "${PROFILE:-0}" = 1 ]; then
     PROFILE_STEPS=50; [ "$DEVICE" = cpu ] && PROFILE_STEPS=2

@@ -156,3 +156,36 @@ def test_a_modes_decoder_reads_back_and_a_retrained_one_takes_its_place(models, 
     np.testing.assert_allclose(on, off["probability"], atol=1e-5)  # the native decoder behind the switch
     with pytest.raises(ValueError, match="nothing to replace, it lacks a phase-contrast decoder"):
         attach_mode_decoder(both, dark, tmp_path / "x.onnx", mode=PHASE_SWITCH, replace=True)
+
+
+def test_a_decoder_grafts_onto_an_encoder_with_a_polarity_plane(tmp_path):
+    """A mode's decoder trained on a frozen two-channel encoder (the polarity plane) grafts as on
+    a one-channel one: switched on, the file gives that decoder's map with the plane fed;
+    switched off, the native map bit for bit."""
+    from nanosizer.segment.network import predict_probability
+    from nanosizer.train.export import export_onnx
+    from nanosizer.train.model import DeepLabV3Plus, widened_input
+
+    torch.manual_seed(0)
+    net = DeepLabV3Plus(decoder_channels=16).eval()
+    state = widened_input(net.state_dict(), 2)
+    state["encoder.stem.0.0.weight"][:, 1] = 0.05 * torch.randn_like(state["encoder.stem.0.0.weight"][:, 1])
+    recipe = {"decoder_channels": 16, "in_channels": 2}
+    torch.save({"recipe": recipe, "model": state, "step": 0, "best_iou": 0.0}, tmp_path / "native.pt")
+    other = dict(state)  # another decoder (weights, not batch-norm statistics) on the same encoder
+    for k, v in state.items():
+        if not k.startswith("encoder.") and v.is_floating_point() and "running_" not in k:
+            other[k] = v + 0.3 * torch.randn_like(v)
+    torch.save({"recipe": recipe, "model": other, "step": 0, "best_iou": 0.0}, tmp_path / "dark.pt")
+    native = export_onnx(tmp_path / "native.pt", tmp_path / "native.onnx")
+    dark = export_onnx(tmp_path / "dark.pt", tmp_path / "dark.onnx")
+    train_head(native, tmp_path / "head", scenes=2, steps=2, batch=2, size=128, val_scenes=1)
+    shaped = export_shape_model(native, tmp_path / "head" / "head.pt", tmp_path / "shaped.onnx")
+    both = load_model(attach_mode_decoder(shaped, dark, tmp_path / "both.onnx"))
+    assert both.channels == 2
+    image = np.random.default_rng(7).random((96, 128)).astype(np.float32)
+    on = predict_probability(both, image, mode=DARK_SWITCH)
+    np.testing.assert_allclose(on, predict_probability(load_model(dark), image, mode=DARK_SWITCH), atol=1e-5)
+    assert not np.allclose(on, predict_probability(load_model(native), image, mode=DARK_SWITCH), atol=1e-3)
+    off = predict_probability(both, image)
+    np.testing.assert_array_equal(off, predict_probability(load_model(shaped), image))

@@ -110,8 +110,6 @@ def attach_mode_decoder(
     proto, outer = graft_target(model, mode, what, replace)
     graph = proto.graph
     segmenter = frozen_segmenter(segmenter_onnx)
-    if segmenter.in_channels != 1:
-        raise ValueError(f"{segmenter_onnx}: a decoder for one imaging mode reads the one-channel encoder")
     branch, log = trained_branch(segmenter, head_checkpoint) if head_checkpoint else (None, {})
     sub = mode_decoder_graph(segmenter, outer, graph.input[0].name, prefix, branch)
     switched = list(OUTPUTS) if branch is not None else ["probability"]
