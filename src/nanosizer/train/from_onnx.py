@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..segment.network import FINE_SWITCH
+
 
 def _dequantize(q: np.ndarray, scale: np.ndarray, zero: np.ndarray | None, axis: int) -> np.ndarray:
     """ONNX DequantizeLinear: (q - zero) · scale, per channel along ``axis`` when scale is 1-D."""
@@ -65,8 +67,6 @@ def onnx_conv_weights(
     if switched is None:
         raise ValueError(f"{path}: no decoder for the imaging mode {mode!r}")
     branch = next(a.g for a in switched.attribute if a.name == "then_branch")
-    from ..segment.network import FINE_SWITCH
-
     if mode == FINE_SWITCH:  # the fine head reads the native decoder's features
         base = {name: w for name, w in convs.items() if not name.startswith("shapes.")}
     else:

@@ -256,24 +256,24 @@ def train(
     if recipe.cuda_graphs and not recipe.device.startswith("cuda"):
         raise ValueError("CUDA graphs need a GPU (--device cuda)")
     start = None  # the starting weights, read once: an exported model fixes the width too
+    given = 1  # the input channels the starting weights have (an exported model's own)
     if recipe.init_mode and not (recipe.init or "").endswith(".onnx"):
         raise ValueError("a mode's decoder to start from is read from an exported model: --init M.onnx")
     if recipe.init and recipe.init.endswith(".onnx"):
         start = initial_weights(recipe.init, recipe.init_mode)
+        given = int(start["encoder.stem.0.0.weight"].shape[1])
+    if recipe.freeze_encoder and recipe.in_channels > given:
+        raise ValueError("a new polarity plane enters through the encoder: not with --freeze-encoder")
+    if start is not None:
         # the exported model fixes the width, and its batch norms are folded into the convolutions;
         # it keeps the input channels it has (a polarity plane learned before, frozen or not)
-        has = int(start["encoder.stem.0.0.weight"].shape[1])
-        if recipe.freeze_encoder and recipe.in_channels > has:
-            raise ValueError("a new polarity plane enters through the encoder: not with --freeze-encoder")
         recipe = replace(
             recipe,
             frozen_bn=True,
             decoder_channels=int(start["head.weight"].shape[1]),
-            in_channels=max(has, recipe.in_channels),
+            in_channels=max(given, recipe.in_channels),
         )
         start = widened_input(start, recipe.in_channels)
-    elif recipe.freeze_encoder and recipe.in_channels > 1:
-        raise ValueError("a new polarity plane enters through the encoder: not with --freeze-encoder")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(recipe.threads)
